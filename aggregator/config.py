@@ -1,0 +1,148 @@
+"""Load and validate config.toml into plain dataclasses; sources are built by their own modules."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aggregator.model import Mode
+from aggregator.tomltable import ConfigError, Table
+from sources import FACTORIES
+from sources.base import Source
+
+DEFAULT_STATES = ("US", "CA", "AU")
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """A configured source plus the per-source overrides the pipeline applies to its events."""
+
+    source: Source
+    type: str
+    organizer: str = ""
+    organizer_url: str = ""
+    mode: Mode | None = None
+    require: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.source.name
+
+
+@dataclass(frozen=True)
+class FeedSettings:
+    """What the .ics feed covers and how it names itself."""
+
+    name: str = "Rust Community Events"
+    description: str = "Rust meetups, conferences and online events, as listed in This Week in Rust."
+    past_days: int = 30
+    future_days: int = 365
+    refresh: str = "PT6H"
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole validated configuration."""
+
+    path: Path
+    output_dir: Path
+    weeks: int = 4
+    states: tuple[str, ...] = DEFAULT_STATES
+    feed: FeedSettings = field(default_factory=FeedSettings)
+    sources: tuple[SourceSpec, ...] = ()
+
+    @property
+    def base(self) -> Path:
+        return self.path.parent
+
+
+def load_config(path: Path) -> Config:
+    """Read and validate a config file; raise ConfigError with a one-line message on any problem."""
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    path = path.resolve()
+    root = Table(data, path, "")
+    base = path.parent
+
+    issue = root.table("issue", {})
+    weeks = issue.int("weeks", 4, minimum=1)
+    states = tuple(code.upper() for code in issue.strings("states", list(DEFAULT_STATES)))
+    issue.finish()
+
+    output = root.table("output", {})
+    output_dir = base / output.str("dir", "public")
+    output.finish()
+
+    feed_table = root.table("feed", {})
+    defaults = FeedSettings()
+    feed = FeedSettings(
+        name=feed_table.str("name", defaults.name),
+        description=feed_table.str("description", defaults.description),
+        past_days=feed_table.int("past_days", defaults.past_days, minimum=0),
+        future_days=feed_table.int("future_days", defaults.future_days, minimum=1),
+        refresh=feed_table.str("refresh", defaults.refresh),
+    )
+    feed_table.finish()
+
+    specs = [_source_spec(table, base) for entry in root.tables("source") for table in _expand_groups(entry)]
+    _check_unique(specs, path)
+    root.finish()
+    return Config(path=path, output_dir=output_dir, weeks=weeks, states=states, feed=feed, sources=tuple(specs))
+
+
+def _expand_groups(entry: Table) -> list[Table]:
+    """A `[[source]]` with `groups = [...]` stands for one source per group, each named `{name}: {slug}`.
+
+    A group is a URL string or an inline table of keys that override the entry's own.
+    """
+    if not entry.has("groups"):
+        return [entry]
+    groups = entry.data.get("groups")
+    if not isinstance(groups, list) or not groups:
+        raise entry.error("groups", "expected a non-empty list of URLs or inline tables")
+    shared = {key: value for key, value in entry.data.items() if key != "groups"}
+    prefix = entry.str("name")
+    tables = []
+    for index, group in enumerate(groups):
+        own = {"url": group} if isinstance(group, str) else group
+        if not isinstance(own, dict) or not isinstance(own.get("url"), str):
+            raise entry.error(f"groups[{index}]", "expected a URL string or an inline table with a url")
+        slug = own["url"].rstrip("/").rsplit("/", 1)[-1]
+        merged = {**shared, **own, "name": own.get("name") or f"{prefix}: {slug}"}
+        tables.append(Table(merged, entry.file, f"{entry.where}.groups[{index}]"))
+    return tables
+
+
+def _source_spec(table: Table, base: Path) -> SourceSpec:
+    name = table.str("name")
+    kind = table.str("type")
+    factory = FACTORIES.get(kind)
+    if factory is None:
+        raise table.error("type", f"unknown source type {kind!r} (known: {', '.join(sorted(FACTORIES))})")
+    mode_name = table.choice("mode", ("", *(m.value for m in Mode)), "")
+    spec = SourceSpec(
+        source=factory(name, table, base),
+        type=kind,
+        organizer=table.str("organizer", ""),
+        organizer_url=table.str("organizer_url", ""),
+        mode=Mode(mode_name) if mode_name else None,
+        require=table.str("require", ""),
+    )
+    table.finish()
+    return spec
+
+
+def _check_unique(specs: list[SourceSpec], path: Path) -> None:
+    seen: set[str] = set()
+    for spec in specs:
+        if spec.name in seen:
+            raise ConfigError(f"{path}: source name {spec.name!r} is used twice")
+        seen.add(spec.name)

@@ -1,0 +1,144 @@
+"""The main job: fetch every source, normalize, then build the issue's block, the feed and the records."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from aggregator.config import Config, SourceSpec
+from aggregator.grouping import group
+from aggregator.model import Event
+from aggregator.normalize import Overrides, normalize
+from aggregator.window import Window, issue_window
+from sources.base import SourceError, SourceResult, Span
+from sources.http import Http
+
+WORKERS = 8
+
+
+@dataclass
+class SourceReport:
+    """How one source fared in a run."""
+
+    name: str
+    type: str
+    error: str = ""
+    events: int = 0
+    dropped: int = 0
+    seconds: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.error
+
+
+@dataclass
+class Collected:
+    """Every normalized event of a run and a report per source."""
+
+    events: list[Event]
+    reports: list[SourceReport]
+
+    @property
+    def warnings(self) -> list[str]:
+        lines = [f"{r.name}: {r.error}" for r in self.reports if r.error]
+        return lines + [line for r in self.reports for line in r.warnings]
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One issue's window and its grouped events, ready for the writers."""
+
+    window: Window
+    sections: list[tuple[str, list[Event]]]
+
+    @property
+    def events(self) -> list[Event]:
+        seen: dict[str, Event] = {}
+        for _, items in self.sections:
+            for event in items:
+                seen.setdefault(event.key, event)
+        return list(seen.values())
+
+
+def fetch_span(config: Config, issue_date: date) -> Span:
+    """What the sources must cover: the issue's window and the feed's range around the issue date."""
+    window = issue_window(issue_date, config.weeks)
+    start = min(window.start, issue_date - timedelta(days=config.feed.past_days))
+    end = max(window.end, issue_date + timedelta(days=config.feed.future_days))
+    return Span(start, end)
+
+
+def fetch_source(spec: SourceSpec, http: Http, span: Span) -> tuple[SourceResult | None, SourceReport]:
+    """Run one source; any failure is reported, never raised, so other sources are unaffected."""
+    report = SourceReport(spec.name, spec.type)
+    began = time.monotonic()
+    result: SourceResult | None = None
+    try:
+        result = spec.source.fetch(http, span)
+    except SourceError as exc:
+        report.error = str(exc)
+    except Exception as exc:  # a bug or an unforeseen input in one source must not end the run
+        report.error = f"unexpected {type(exc).__name__}: {exc}"
+    report.seconds = time.monotonic() - began
+    return result, report
+
+
+def normalize_result(spec: SourceSpec, result: SourceResult, report: SourceReport) -> list[Event]:
+    """Normalize a source's raw events, dropping cancelled ones and titles without the required word."""
+    overrides = Overrides(spec.organizer, spec.organizer_url, spec.mode)
+    report.warnings.extend(result.warnings)
+    events = []
+    for raw in result.events:
+        if raw.cancelled or not mentions(raw.title, spec.require):
+            report.dropped += 1
+            continue
+        normalized = normalize(raw, overrides)
+        report.warnings.extend(normalized.warnings)
+        events.append(normalized.event)
+    report.events = len(events)
+    return events
+
+
+def mentions(title: str, word: str) -> bool:
+    """True when `word` starts a word of the title (`rust` matches Rustaceans, not trust); always true for ""."""
+    return not word or re.search(rf"\b{re.escape(word)}", title, re.IGNORECASE) is not None
+
+
+def collect(
+    specs: Iterable[SourceSpec],
+    http: Http,
+    span: Span,
+    workers: int = WORKERS,
+    on_done: Callable[[SourceReport], None] | None = None,
+) -> Collected:
+    """Fetch all sources concurrently and normalize what they return, in config order."""
+    specs = list(specs)
+    events: list[Event] = []
+    reports: list[SourceReport] = []
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(specs) or 1))) as pool:
+        futures = [pool.submit(fetch_source, spec, http, span) for spec in specs]
+        for spec, future in zip(specs, futures, strict=True):
+            result, report = future.result()
+            if result is not None:
+                events.extend(normalize_result(spec, result, report))
+            reports.append(report)
+            if on_done is not None:
+                on_done(report)
+    return Collected(events, reports)
+
+
+def build_issue(events: Iterable[Event], issue_date: date, weeks: int, states: tuple[str, ...]) -> Issue:
+    """The issue dated `issue_date`: events overlapping its window, grouped into TWiR's sections."""
+    window = issue_window(issue_date, weeks)
+    return Issue(window, group((e for e in events if window.overlaps(e)), states))
+
+
+def in_feed(events: Iterable[Event], span: Span) -> list[Event]:
+    """The events the feed publishes: those overlapping its span."""
+    return [e for e in events if e.first_day <= span.end and e.last_day >= span.start]

@@ -1,0 +1,103 @@
+"""Typed, strict reading of TOML tables: every error names the file, the key and what is wrong."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+
+class ConfigError(Exception):
+    """A configuration (or curation/manual) file is wrong; the message is one line."""
+
+
+_MISSING: Any = object()
+
+
+class Table:
+    """A TOML table being read; keys are consumed as they are read and the rest are unknown."""
+
+    def __init__(self, data: Mapping[str, Any], file: Path, where: str) -> None:
+        self.data = dict(data)
+        self.file = file
+        self.where = where
+        self._seen: set[str] = set()
+
+    def error(self, key: str, what: str) -> ConfigError:
+        at = f"{self.where}.{key}" if self.where else key
+        return ConfigError(f"{self.file}: {at}: {what}")
+
+    def has(self, key: str) -> bool:
+        return key in self.data
+
+    def _get(self, key: str, default: Any, kind: type | tuple[type, ...], noun: str) -> Any:
+        self._seen.add(key)
+        if key not in self.data:
+            if default is _MISSING:
+                raise self.error(key, "required key is missing")
+            return default
+        value = self.data[key]
+        if isinstance(value, bool) and kind is not bool:
+            raise self.error(key, f"expected {noun}, got {value!r}")
+        if not isinstance(value, kind):
+            raise self.error(key, f"expected {noun}, got {value!r}")
+        return value
+
+    def str(self, key: str, default: Any = _MISSING) -> str:
+        value: str = self._get(key, default, str, "a string")
+        return value
+
+    def int(self, key: str, default: Any = _MISSING, minimum: int | None = None) -> int:
+        value: int = self._get(key, default, int, "an integer")
+        if minimum is not None and value < minimum:
+            raise self.error(key, f"must be at least {minimum}, got {value}")
+        return value
+
+    def float(self, key: str, default: Any = _MISSING) -> float:
+        value = self._get(key, default, (int, float), "a number")
+        return float(value)
+
+    def bool(self, key: str, default: Any = _MISSING) -> bool:
+        value: bool = self._get(key, default, bool, "true or false")
+        return value
+
+    def choice(self, key: str, choices: tuple[str, ...], default: Any = _MISSING) -> str:
+        value = self.str(key, default)
+        if value not in choices:
+            raise self.error(key, f"expected one of {', '.join(choices)}, got {value!r}")
+        return value
+
+    def strings(self, key: str, default: Any = _MISSING) -> list[str]:
+        value: list[Any] = self._get(key, default, list, "a list of strings")
+        if not all(isinstance(item, str) for item in value):
+            raise self.error(key, f"expected a list of strings, got {value!r}")
+        return list(value)
+
+    def when(self, key: str, default: Any = _MISSING) -> date | datetime:
+        """A TOML date or date-time (offset or local), or an ISO string of one."""
+        value = self._get(key, default, (date, str), "a date or date-time")
+        if isinstance(value, str):
+            try:
+                return datetime.fromisoformat(value) if "T" in value or " " in value else date.fromisoformat(value)
+            except ValueError:
+                raise self.error(key, f"not an ISO date or date-time: {value!r}") from None
+        parsed: date | datetime = value
+        return parsed
+
+    def table(self, key: str, default: Any = _MISSING) -> Table:
+        value = self._get(key, default, dict, "a table")
+        where = f"{self.where}.{key}" if self.where else key
+        return Table(value, self.file, f"[{where}]" if not self.where else where)
+
+    def tables(self, key: str) -> list[Table]:
+        value = self._get(key, [], list, "an array of tables")
+        if not all(isinstance(item, dict) for item in value):
+            raise self.error(key, "expected an array of tables ([[...]])")
+        return [Table(item, self.file, f"{key}[{i}]") for i, item in enumerate(value)]
+
+    def finish(self) -> None:
+        """Reject keys nobody read: they are typos or settings this version does not know."""
+        unknown = sorted(set(self.data) - self._seen)
+        if unknown:
+            raise self.error(unknown[0], "unknown key")

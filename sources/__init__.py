@@ -1,0 +1,10 @@
+"""Fetchers: each module reads one kind of input into raw event records."""
+
+from __future__ import annotations
+
+from sources.base import SourceFactory
+from sources.ics import from_config as ics_source
+
+FACTORIES: dict[str, SourceFactory] = {
+    "ics": ics_source,
+}
