@@ -82,6 +82,7 @@ class Event:
     organizer_url: str = ""
     description: str = ""
     sources: tuple[str, ...] = ()
+    cross_listed: bool = False
 
     @property
     def all_day(self) -> bool:

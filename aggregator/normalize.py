@@ -72,6 +72,7 @@ def normalize(raw: RawEvent, overrides: Overrides = Overrides()) -> Normalized:
         organizer_url=urls.display_url(organizer_url) if organizer_url else "",
         description=text.description_text(raw.description)[:DESCRIPTION_LIMIT],
         sources=(raw.source,),
+        cross_listed=raw.extra.get("platform") == "external" or bool(raw.extra.get("cross_listed")),
     )
     return Normalized(event, warnings)
 

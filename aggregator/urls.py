@@ -74,6 +74,11 @@ LOCALE = r"[a-z]{2}-[A-Z]{2}"
 LOCALE_SEGMENT = re.compile(LOCALE)
 LOCALE_PREFIX = re.compile(rf"/{LOCALE}(?=/[^/])")
 MEETUP_URLNAME = re.compile(r"[A-Za-z0-9_-]+")
+# meetup.com's own top-level pages, which no group urlname can take.
+MEETUP_PAGES = frozenset(
+    {"find", "topics", "cities", "login", "register", "apps", "lp", "pro", "help", "about", "blog", "home"}
+    | {"account", "members", "messages", "notifications", "create", "start", "api", "gql", "terms", "privacy"}
+)
 # Numeric ids, or the letter-only placeholders of recurring series (wqzhftyjcmbdb); short words
 # such as `ical` or `past` are pages, not events.
 MEETUP_EVENT_ID = re.compile(r"\d+|[A-Za-z]{10,}")
@@ -108,9 +113,7 @@ def canonical_url(url: str) -> str:
     meetup = _meetup_parts(host, parts.path)
     if meetup:
         return _meetup_url(*meetup)
-    path = parts.path
-    while match := LOCALE_PREFIX.match(path):
-        path = path[match.end() :]
+    path = _drop_locale(parts.path)
     pairs = sorted((key, value) for key, value in parse_qsl(parts.query, keep_blank_values=True) if not _tracking(key))
     netloc = _bracketed(host) + _port_suffix(parts)
     return urlunsplit(("https", netloc, path.rstrip("/"), urlencode(pairs), ""))
@@ -124,8 +127,8 @@ def display_url(url: str) -> str:
     host = _host(parts)
     meetup = _meetup_parts(host, parts.path)
     if meetup:
-        group, event_id = meetup
-        return _meetup_url(group, event_id) + "/" if event_id else _meetup_url(group, "")
+        link = _meetup_url(*meetup)
+        return link + "/" if meetup[1] else link
     scheme, netloc = parts.scheme, parts.netloc
     if host == "luma.com":
         scheme, netloc = "https", "luma.com" + _port_suffix(parts)
@@ -164,7 +167,7 @@ def organizer_url_for(event_url: str) -> str:
     if host == "luma.com" or is_streaming_url(event_url) or any(_on_host(host, d) for d in NO_ORGANIZER_HOSTS):
         return ""
     root = f"{parts.scheme}://{_bracketed(host)}{_port_suffix(parts)}/"
-    if _bare_host(host) in ORGANIZER_IN_PATH_HOSTS:
+    if host.removeprefix("www.") in ORGANIZER_IN_PATH_HOSTS:
         segments = [segment for segment in parts.path.split("/") if segment]
         return root + segments[0] if segments else ""
     return root
@@ -191,10 +194,6 @@ def _host(parts: SplitResult) -> str:
     return host
 
 
-def _bare_host(host: str) -> str:
-    return host.removeprefix("www.")
-
-
 def _on_host(host: str, domain: str) -> bool:
     return host == domain or host.endswith("." + domain)
 
@@ -219,14 +218,21 @@ def _drop_tracking(query: str) -> str:
     return "&".join(kept)
 
 
+def _drop_locale(path: str) -> str:
+    while match := LOCALE_PREFIX.match(path):
+        path = path[match.end() :]
+    return path
+
+
 def _meetup_parts(host: str, path: str) -> tuple[str, str] | None:
     """(group urlname, event id) of a meetup event link, (group urlname, "") of a group link, else None."""
     if host != "www.meetup.com":
         return None
-    segments = [segment for segment in path.split("/") if segment]
-    if len(segments) > 1 and LOCALE_SEGMENT.fullmatch(segments[0]):
-        segments = segments[1:]
-    if not segments or not MEETUP_URLNAME.fullmatch(segments[0]):
+    segments = [segment for segment in _drop_locale(path).split("/") if segment]
+    # A locale alone (/es-ES) is meetup's home page in Spanish, not a group.
+    if not segments or not MEETUP_URLNAME.fullmatch(segments[0]) or LOCALE_SEGMENT.fullmatch(segments[0]):
+        return None
+    if segments[0].lower() in MEETUP_PAGES:
         return None
     group = segments[0].lower()
     if len(segments) == 1 or (len(segments) == 2 and segments[1].lower() == "events"):

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 from aggregator.labels import where_label
 from aggregator.model import Event
+from aggregator.normalize import UNTITLED
 from aggregator.window import Window
 
 FOOTER = (
@@ -31,6 +32,7 @@ _UNESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
 _TAG_START = re.compile(r"[A-Za-z/!?]")
 # Characters that could end or split a link destination, or open a code span across the line.
 _URL_UNSAFE = frozenset("()<>\\`\"")
+_WEB_URL = re.compile(r"https?://[^/?#\s]", re.IGNORECASE)
 
 _DATE = r"\d{4}-\d{2}-\d{2}"
 _EVENT_LINE = re.compile(rf"^ ?[*+-][ \t]+({_DATE})(?:[ \t]*[-\u2013\u2014][ \t]*({_DATE}))?[ \t]*\|(.*)$")
@@ -61,14 +63,15 @@ def clean_text(text: str) -> str:
     return _LINE_BREAK.sub(" ", text.translate(_INVISIBLE)).strip()
 
 
+def title_text(title: str) -> str:
+    """The title as printed: cleaned, or the normalizer's placeholder when nothing is left."""
+    return clean_text(title) or UNTITLED
+
+
 def web_url(url: str) -> str:
     """The URL if it is http(s), with characters that could break markdown or iCalendar percent-encoded; else ""."""
     url = url.strip()
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return ""
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+    if not _WEB_URL.match(url):
         return ""
     return "".join(_percent(c) if c in _URL_UNSAFE or c.isspace() or not c.isprintable() else c for c in url)
 
@@ -94,7 +97,7 @@ def event_lines(event: Event, states: Collection[str]) -> tuple[str, str]:
     where = _escape(clean_text(where_label(event, states)), extra="|`")
     organizer_url = web_url(event.organizer_url)
     organizer = clean_text(event.organizer) or _host(organizer_url) or clean_text(event.source)
-    title = f"**{_escape(clean_text(event.title))}**"
+    title = f"**{_escape(title_text(event.title))}**"
     return (
         f"* {days} | {where} | {_link(_escape(organizer), organizer_url)}",
         f"    * {_link(title, web_url(event.url))}",
@@ -242,7 +245,11 @@ def _link(label: str, url: str) -> str:
 
 
 def _host(url: str) -> str:
-    return (urlsplit(url).hostname or "") if url else ""
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:
+        return ""
+    return (host or "").removeprefix("www.")
 
 
 def _percent(char: str) -> str:

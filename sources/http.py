@@ -55,9 +55,16 @@ class Http:
             return _read_file(url, self.max_bytes)
         return self._send("GET", url, params=params, headers=headers)
 
-    def post(self, url: str, *, json: object, headers: Mapping[str, str] | None = None) -> Response:
-        """POST a JSON body (GraphQL APIs); never cached."""
-        return self._send("POST", url, json=json, headers=headers)
+    def post(
+        self,
+        url: str,
+        *,
+        json: object = None,
+        data: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Response:
+        """POST a JSON body (GraphQL APIs) or a form (OAuth token exchanges); never cached."""
+        return self._send("POST", url, json=json, data=data, headers=headers)
 
     def _send(
         self,
@@ -66,12 +73,13 @@ class Http:
         *,
         params: Mapping[str, str] | None = None,
         json: object = None,
+        data: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> Response:
         merged = {"User-Agent": self.user_agent, **(headers or {})}
         try:
             reply = self.session.request(
-                method, url, params=params, json=json, headers=merged, timeout=self.timeout, stream=True
+                method, url, params=params, json=json, data=data, headers=merged, timeout=self.timeout, stream=True
             )
         except requests.Timeout:
             raise FetchError(f"timed out fetching {url}") from None

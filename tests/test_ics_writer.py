@@ -1,0 +1,239 @@
+"""The .ics feed, read back by an independent parser (vobject) and checked against RFC 5545 framing rules."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+import vobject
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from aggregator.model import Event, Mode, Place
+from aggregator.regions import REGIONS
+from output.markdown import title_text
+from output.ics import PRODID, render_feed, render_region_feeds, slug, uid
+
+STATES = ("US", "CA", "AU")
+
+
+def timed(
+    key: str,
+    start: datetime,
+    *,
+    hours: float = 2,
+    title: str = "Meetup",
+    mode: Mode = Mode.IN_PERSON,
+    place: Place = Place("Berlin", "BE", "DE"),
+    url: str = "https://example.org/e",
+    location: str = "",
+    source: str = "src",
+) -> Event:
+    zone = start.tzinfo.key if isinstance(start.tzinfo, ZoneInfo) else "UTC"
+    return Event(
+        key=key,
+        source=source,
+        title=title,
+        start=start,
+        end=start + timedelta(hours=hours),
+        timezone=zone,
+        mode=mode,
+        place=place,
+        location=location,
+        url=url,
+        organizer="Rust Org",
+        organizer_url="https://example.org/org",
+    )
+
+
+def all_day(key: str, first: date, days: int) -> Event:
+    return Event(
+        key=key,
+        source="src",
+        title="Conference",
+        start=first,
+        end=first + timedelta(days=days),
+        timezone="America/Toronto",
+        mode=Mode.IN_PERSON,
+        place=Place("Montreal", "QC", "CA"),
+        url="https://conf.example.org/",
+    )
+
+
+BERLIN = ZoneInfo("Europe/Berlin")
+NEW_YORK = ZoneInfo("America/New_York")
+EVENTS = [
+    timed("meetup:berlin-1", datetime(2026, 10, 24, 19, tzinfo=BERLIN)),
+    # Crosses the end of DST in Berlin; the VTIMEZONE must cover both offsets.
+    timed("meetup:berlin-2", datetime(2026, 3, 28, 19, tzinfo=BERLIN), title="Spring 🦀 " + "long title " * 12),
+    timed(
+        "luma:nyc",
+        datetime(2026, 11, 2, 18, 30, tzinfo=NEW_YORK),
+        mode=Mode.HYBRID,
+        place=Place("New York", "NY", "US"),
+        url="javascript:alert(1)",
+    ),
+    timed("ics:online", datetime(2026, 9, 1, 16, tzinfo=ZoneInfo("UTC")), mode=Mode.VIRTUAL, place=Place()),
+    all_day("ics:conf", date(2026, 9, 8), 4),
+]
+
+
+def render(events: list[Event], **options: object) -> bytes:
+    return render_feed(events, name="Rust Events", description="Rust meetups", states=STATES, **options)  # type: ignore[arg-type]
+
+
+def parse(data: bytes) -> vobject.base.Component:
+    return vobject.readOne(data.decode("utf-8"))
+
+
+def by_uid(data: bytes) -> dict[str, vobject.base.Component]:
+    return {vevent.uid.value: vevent for vevent in parse(data).vevent_list}
+
+
+def test_independent_parser_reads_every_event_back() -> None:
+    vevents = by_uid(render(EVENTS))
+    assert set(vevents) == {uid(event.key) for event in EVENTS}
+    for event in EVENTS:
+        vevent = vevents[uid(event.key)]
+        assert vevent.summary.value == event.title
+        assert vevent.dtstart.value == event.start
+        if isinstance(event.start, datetime):
+            assert vevent.dtstart.value.utcoffset() == event.start.utcoffset()
+            assert vevent.dtend.value == event.end
+        if event.url.startswith("https://"):
+            assert vevent.url.value == event.url
+        else:
+            assert "url" not in vevent.contents
+
+
+def test_lines_are_crlf_and_folded_to_75_octets() -> None:
+    data = render(EVENTS)
+    assert data.endswith(b"\r\n")
+    assert b"\n" not in data.replace(b"\r\n", b"")
+    lines = data.split(b"\r\n")[:-1]
+    assert max(len(line) for line in lines) <= 75
+    assert any(line.startswith(b" ") for line in lines), "the long title should have been folded"
+
+
+def test_every_tzid_has_a_vtimezone_and_utc_needs_none() -> None:
+    text = render(EVENTS).decode()
+    used = set(re.findall(r";TZID=([^:;]+)", text))
+    defined = set(re.findall(r"^TZID:(.+?)\r$", text, re.MULTILINE))
+    assert used == {"Europe/Berlin", "America/New_York"}
+    assert defined == used
+    assert "DTSTART:20260901T160000Z" in text
+    assert text.index("BEGIN:VTIMEZONE") < text.index("BEGIN:VEVENT")
+
+
+def test_second_render_and_other_input_order_give_identical_bytes() -> None:
+    first = render(EVENTS)
+    assert render(EVENTS) == first
+    assert render(list(reversed(EVENTS))) == first
+
+
+def test_all_day_event_has_date_values_and_exclusive_end() -> None:
+    text = render(EVENTS).decode()
+    assert "DTSTART;VALUE=DATE:20260908\r\n" in text
+    assert "DTEND;VALUE=DATE:20260912\r\n" in text
+    vevent = by_uid(render(EVENTS))[uid("ics:conf")]
+    assert vevent.dtend.value - vevent.dtstart.value == timedelta(days=4)
+
+
+def test_calendar_properties() -> None:
+    text = render(EVENTS, refresh="PT12H").decode()
+    for line in (
+        "VERSION:2.0",
+        f"PRODID:{PRODID}",
+        "CALSCALE:GREGORIAN",
+        "METHOD:PUBLISH",
+        "NAME:Rust Events",
+        "X-WR-CALNAME:Rust Events",
+        "DESCRIPTION:Rust meetups",
+        "X-WR-CALDESC:Rust meetups",
+        "REFRESH-INTERVAL;VALUE=DURATION:PT12H",
+        "X-PUBLISHED-TTL:PT12H",
+    ):
+        assert f"\r\n{line}\r\n" in text
+
+
+def test_bad_refresh_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="feed refresh 'six hours'"):
+        render(EVENTS, refresh="six hours")
+
+
+def test_stamps_and_sequences_are_used_and_default_stamp_is_the_start() -> None:
+    key = "meetup:berlin-1"
+    stamp = datetime(2026, 5, 1, 12, 30, tzinfo=BERLIN)
+    vevents = by_uid(render(EVENTS, stamps={key: stamp}, sequences={key: 3}))
+    changed = vevents[uid(key)]
+    assert changed.dtstamp.value == stamp
+    assert changed.dtstamp.value.utcoffset() == timedelta(0)
+    assert changed.last_modified.value == stamp
+    assert changed.sequence.value == "3"
+    other = vevents[uid("luma:nyc")]
+    assert other.dtstamp.value == datetime(2026, 11, 2, 23, 30, tzinfo=UTC)
+    assert other.sequence.value == "0"
+    assert vevents[uid("ics:conf")].dtstamp.value == datetime(2026, 9, 8, tzinfo=UTC)
+
+
+def test_uid_depends_only_on_the_key_and_duplicates_collapse() -> None:
+    event = EVENTS[0]
+    again = timed(event.key, datetime(2026, 10, 25, 19, tzinfo=BERLIN), source="other", title="Renamed")
+    assert uid(event.key) == uid(again.key) != uid("meetup:berlin-2")
+    assert re.fullmatch(r"[0-9a-f]{16}@twir-events", uid(event.key))
+    vevents = parse(render([again, event])).vevent_list
+    assert len(vevents) == 1
+    assert vevents[0].summary.value == event.title
+
+
+def test_location_description_and_categories() -> None:
+    vevents = by_uid(render(EVENTS))
+    berlin = vevents[uid("meetup:berlin-1")]
+    assert berlin.location.value == "Berlin, DE"
+    assert berlin.categories.value == ["Europe"]
+    assert "Rust Org https://example.org/org" in berlin.description.value
+    assert "https://example.org/e" in berlin.description.value
+    hybrid = vevents[uid("luma:nyc")]
+    assert hybrid.location.value == "New York, NY, US"
+    assert hybrid.categories.value == ["Virtual", "North America"]
+    assert "hybrid" in hybrid.description.value
+    online = vevents[uid("ics:online")]
+    assert online.location.value == "Online"
+    assert online.categories.value == ["Virtual"]
+    linked = timed("x", datetime(2026, 9, 2, 10, tzinfo=BERLIN), mode=Mode.VIRTUAL, location="https://meet.example/x")
+    assert parse(render([linked])).vevent.location.value == "https://meet.example/x"
+
+
+def test_region_feeds_cover_every_section_and_put_hybrid_in_two() -> None:
+    feeds = render_region_feeds(EVENTS, name="Rust Events", description="d", states=STATES)
+    assert set(feeds) == {slug(name) for name in REGIONS}
+    assert slug("North America") == "north-america"
+
+    def uids(section: str) -> set[str]:
+        return {vevent.uid.value for vevent in parse(feeds[slug(section)]).contents.get("vevent", [])}
+
+    assert uids("Virtual") == {uid("luma:nyc"), uid("ics:online")}
+    assert uids("North America") == {uid("luma:nyc"), uid("ics:conf")}
+    assert uids("Europe") == {uid("meetup:berlin-1"), uid("meetup:berlin-2")}
+    assert uids("Africa") == set()
+    assert "X-WR-CALNAME:Rust Events: Europe" in feeds["europe"].decode()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    title=st.text(min_size=1),
+    zone=st.sampled_from(["Europe/Berlin", "Asia/Kolkata", "America/Sao_Paulo", "Australia/Sydney", "UTC"]),
+    moment=st.datetimes(datetime(2024, 1, 1), datetime(2030, 12, 31)),
+)
+def test_any_title_and_zone_survive_the_round_trip(title: str, zone: str, moment: datetime) -> None:
+    start = moment.replace(tzinfo=ZoneInfo(zone))
+    # Wall times skipped or repeated by a DST change are ambiguous in any iCalendar reader.
+    assume(start.astimezone(UTC).astimezone(start.tzinfo).replace(tzinfo=None) == moment)
+    assume(start.replace(fold=1).utcoffset() == start.utcoffset())
+    data = render([timed("k", start, title=title)])
+    assert max(len(line) for line in data.split(b"\r\n")) <= 75
+    vevent = parse(data).vevent
+    assert vevent.summary.value == title_text(title)
+    assert vevent.dtstart.value == start
