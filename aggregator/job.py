@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
 
 from aggregator.config import Config
-from aggregator.pipeline import Collected, Issue, build_issue, collect, fetch_span, in_feed
+from aggregator.pipeline import Collected, Issue, SourceReport, build_issue, collect, fetch_span, in_feed, merged
 from output.files import write_if_changed
 from output.ics import render_feed, render_region_feeds
 from output.jsonfile import render_json
@@ -33,12 +33,13 @@ def run_job(config: Config, issue_date: date, http: Http) -> JobResult:
     """Fetch every source and write the outputs of the issue dated `issue_date`."""
     span = fetch_span(config, issue_date)
     collected = collect(config.sources, http, span)
-    issue = build_issue(collected.events, issue_date, config.weeks, config.states)
+    merge_result = merged(collected.events, config.sources)
+    issue = build_issue(merge_result.events, issue_date, config.weeks, config.states)
     block = render_block(issue.window, issue.sections, config.states)
     written: dict[Path, bool] = {}
     if collected.reports and not any(r.ok for r in collected.reports):
         return JobResult(block, issue, collected, written)
-    feed_events = in_feed(collected.events, span)
+    feed_events = in_feed(merge_result.events, span)
     feed = config.feed
     files = {
         "events.md": block.encode(),
@@ -48,7 +49,11 @@ def run_job(config: Config, issue_date: date, http: Http) -> JobResult:
         "events.json": render_json(
             feed_events,
             window=issue.window,
-            extra={"sources": [_report_json(r) for r in collected.reports]},
+            states=config.states,
+            extra={
+                "sources": [_report_json(r) for r in collected.reports],
+                "possible_duplicates": [asdict(pair) for pair in merge_result.possible_duplicates],
+            },
         ).encode(),
     }
     regions = render_region_feeds(
@@ -61,6 +66,6 @@ def run_job(config: Config, issue_date: date, http: Http) -> JobResult:
     return JobResult(block, issue, collected, written)
 
 
-def _report_json(report: object) -> dict[str, object]:
+def _report_json(report: SourceReport) -> dict[str, object]:
     fields = ("name", "type", "ok", "error", "events", "dropped", "warnings")
     return {name: getattr(report, name) for name in fields}

@@ -24,6 +24,7 @@ from aggregator.urls import canonical_url, meetup_event_id
 SIMILAR_TITLE = 85
 RELATED_TITLE = 60
 MAX_SPAN_DAYS = 31
+MIN_PARTIAL = 8
 _YEAR = re.compile(r"\b(19|20)\d\d\b")
 
 
@@ -105,8 +106,17 @@ def combine(members: Sequence[Event]) -> Event:
 
 
 def title_similarity(a: str, b: str) -> float:
-    """0-100: how alike two titles are, ignoring case, accents, punctuation and years."""
-    return float(fuzz.token_set_ratio(_plain(a), _plain(b)))
+    """0-100: how alike two titles are, ignoring case, accents, punctuation, spacing and years."""
+    return _similarity(_plain(a), _plain(b))
+
+
+def _similarity(a: str, b: str) -> float:
+    # `RustConf` and `Rust Conf Montreal` differ only in spacing and an added word.
+    squashed = sorted((a.replace(" ", ""), b.replace(" ", "")), key=len)
+    scores = [fuzz.token_set_ratio(a, b), fuzz.ratio(*squashed)]
+    if len(squashed[0]) >= MIN_PARTIAL:
+        scores.append(fuzz.partial_ratio(*squashed))
+    return float(max(scores))
 
 
 @dataclass(frozen=True)
@@ -151,7 +161,7 @@ def _compare(a: _Facts, b: _Facts) -> tuple[str, str]:
         signals.append("organizer")
     if a.place and a.place == b.place:
         signals.append("place")
-    similarity = float(fuzz.token_set_ratio(a.title, b.title))
+    similarity = _similarity(a.title, b.title)
     if similarity >= SIMILAR_TITLE:
         signals.append("title")
     if len(signals) >= 2 or (signals == ["organizer"] and similarity >= RELATED_TITLE):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from aggregator import places, text, urls
@@ -100,7 +99,7 @@ def _organizer(raw: RawEvent, url: str, overrides: Overrides) -> tuple[str, str]
         urls.organizer_url_for(url) if url else ""
     )
     if not name and link:
-        name = (urlsplit(link).hostname or "").removeprefix("www.")
+        name = urls.organizer_name_for(link)
     return name, link
 
 
@@ -129,4 +128,3 @@ def _local_times(
 def _in_zone(value: datetime, zone: ZoneInfo) -> datetime:
     # A floating time is already local to the event; an aware one is the same instant seen from its zone.
     return value.replace(tzinfo=zone) if value.tzinfo is None else value.astimezone(zone)
-

@@ -11,6 +11,7 @@ from datetime import date, timedelta
 
 from aggregator.config import Config, SourceSpec
 from aggregator.grouping import group
+from aggregator.merge import MergeResult, merge
 from aggregator.model import Event
 from aggregator.normalize import Overrides, normalize
 from aggregator.window import Window, issue_window
@@ -18,6 +19,9 @@ from sources.base import SourceError, SourceResult, Span
 from sources.http import Http
 
 WORKERS = 8
+# TWiR's rule: the meetup/luma page wins over the calendar for date and place.
+SOURCE_RANK = {"manual": 0, "meetup": 1, "luma": 2, "jsonld": 3, "ics": 4}
+CROSS_LISTED = 10
 
 
 @dataclass
@@ -131,6 +135,23 @@ def collect(
             if on_done is not None:
                 on_done(report)
     return Collected(events, reports)
+
+
+def ranker(specs: Iterable[SourceSpec]) -> Callable[[Event], int]:
+    """Authority for merging: the editors' own entries, then group pages, then calendars; cross-listings last."""
+    types = {spec.name: spec.type for spec in specs}
+
+    def rank(event: Event) -> int:
+        return SOURCE_RANK.get(types.get(event.source, ""), len(SOURCE_RANK)) + (
+            CROSS_LISTED if event.cross_listed else 0
+        )
+
+    return rank
+
+
+def merged(events: Iterable[Event], specs: Iterable[SourceSpec]) -> MergeResult:
+    """One record per real event, most authoritative source first."""
+    return merge(events, ranker(specs))
 
 
 def build_issue(events: Iterable[Event], issue_date: date, weeks: int, states: tuple[str, ...]) -> Issue:

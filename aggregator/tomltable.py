@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Mapping
 from datetime import date, datetime
 from pathlib import Path
@@ -18,20 +19,20 @@ _MISSING: Any = object()
 class Table:
     """A TOML table being read; keys are consumed as they are read and the rest are unknown."""
 
-    def __init__(self, data: Mapping[str, Any], file: Path, where: str) -> None:
+    def __init__(self, data: Mapping[builtins.str, Any], file: Path, where: builtins.str) -> None:
         self.data = dict(data)
         self.file = file
         self.where = where
-        self._seen: set[str] = set()
+        self._seen: set[builtins.str] = set()
 
-    def error(self, key: str, what: str) -> ConfigError:
+    def error(self, key: builtins.str, what: builtins.str) -> ConfigError:
         at = f"{self.where}.{key}" if self.where else key
         return ConfigError(f"{self.file}: {at}: {what}")
 
-    def has(self, key: str) -> bool:
+    def has(self, key: builtins.str) -> bool:
         return key in self.data
 
-    def _get(self, key: str, default: Any, kind: type | tuple[type, ...], noun: str) -> Any:
+    def _get(self, key: builtins.str, default: Any, kind: type | tuple[type, ...], noun: builtins.str) -> Any:
         self._seen.add(key)
         if key not in self.data:
             if default is _MISSING:
@@ -44,40 +45,40 @@ class Table:
             raise self.error(key, f"expected {noun}, got {value!r}")
         return value
 
-    def str(self, key: str, default: Any = _MISSING) -> str:
-        value: str = self._get(key, default, str, "a string")
+    def str(self, key: builtins.str, default: Any = _MISSING) -> builtins.str:
+        value: builtins.str = self._get(key, default, builtins.str, "a string")
         return value
 
-    def int(self, key: str, default: Any = _MISSING, minimum: int | None = None) -> int:
+    def int(self, key: builtins.str, default: Any = _MISSING, minimum: int | None = None) -> int:
         value: int = self._get(key, default, int, "an integer")
         if minimum is not None and value < minimum:
             raise self.error(key, f"must be at least {minimum}, got {value}")
         return value
 
-    def float(self, key: str, default: Any = _MISSING) -> float:
+    def float(self, key: builtins.str, default: Any = _MISSING) -> float:
         value = self._get(key, default, (int, float), "a number")
         return float(value)
 
-    def bool(self, key: str, default: Any = _MISSING) -> bool:
+    def bool(self, key: builtins.str, default: Any = _MISSING) -> bool:
         value: bool = self._get(key, default, bool, "true or false")
         return value
 
-    def choice(self, key: str, choices: tuple[str, ...], default: Any = _MISSING) -> str:
+    def choice(self, key: builtins.str, choices: tuple[builtins.str, ...], default: Any = _MISSING) -> builtins.str:
         value = self.str(key, default)
         if value not in choices:
             raise self.error(key, f"expected one of {', '.join(choices)}, got {value!r}")
         return value
 
-    def strings(self, key: str, default: Any = _MISSING) -> list[str]:
+    def strings(self, key: builtins.str, default: Any = _MISSING) -> list[builtins.str]:
         value: list[Any] = self._get(key, default, list, "a list of strings")
-        if not all(isinstance(item, str) for item in value):
+        if not all(isinstance(item, builtins.str) for item in value):
             raise self.error(key, f"expected a list of strings, got {value!r}")
         return list(value)
 
-    def when(self, key: str, default: Any = _MISSING) -> date | datetime:
+    def when(self, key: builtins.str, default: Any = _MISSING) -> date | datetime:
         """A TOML date or date-time (offset or local), or an ISO string of one."""
-        value = self._get(key, default, (date, str), "a date or date-time")
-        if isinstance(value, str):
+        value = self._get(key, default, (date, builtins.str), "a date or date-time")
+        if isinstance(value, builtins.str):
             try:
                 return datetime.fromisoformat(value) if "T" in value or " " in value else date.fromisoformat(value)
             except ValueError:
@@ -85,12 +86,12 @@ class Table:
         parsed: date | datetime = value
         return parsed
 
-    def table(self, key: str, default: Any = _MISSING) -> Table:
+    def table(self, key: builtins.str, default: Any = _MISSING) -> Table:
         value = self._get(key, default, dict, "a table")
         where = f"{self.where}.{key}" if self.where else key
         return Table(value, self.file, f"[{where}]" if not self.where else where)
 
-    def tables(self, key: str) -> list[Table]:
+    def tables(self, key: builtins.str) -> list[Table]:
         value = self._get(key, [], list, "an array of tables")
         if not all(isinstance(item, dict) for item in value):
             raise self.error(key, "expected an array of tables ([[...]])")

@@ -246,3 +246,15 @@ def _meetup_url(group: str, event_id: str) -> str:
     """The house-style meetup link without its trailing slash."""
     url = f"https://www.meetup.com/{group}"
     return f"{url}/events/{event_id}" if event_id else url
+
+
+def organizer_name_for(organizer_url: str) -> str:
+    """A readable stand-in name when only the organizer's page is known: the group slug, else the host."""
+    parts = _split(safe_url(organizer_url))
+    if parts is None:
+        return ""
+    host = _host(parts)
+    segments = [segment for segment in parts.path.split("/") if segment]
+    if segments and (host == "www.meetup.com" or host.removeprefix("www.") in ORGANIZER_IN_PATH_HOSTS):
+        return " ".join(word.capitalize() for word in re.split(r"[-_]+", segments[0]) if word)
+    return host.removeprefix("www.")

@@ -21,8 +21,8 @@ def write_if_changed(path: Path, data: bytes) -> bool:
             out.write(data)
             out.flush()
             os.fsync(out.fileno())
-        os.chmod(temp, 0o644)
-        os.replace(temp, path)
+        Path(temp).chmod(0o644)
+        Path(temp).replace(path)
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise

@@ -13,7 +13,7 @@ from collections.abc import Collection, Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from icalendar import Calendar, Timezone, vDuration
+from icalendar import Calendar, Component, Timezone, vDuration
 from icalendar import Event as VEvent
 
 from aggregator.grouping import sections_of
@@ -24,6 +24,10 @@ from output.markdown import clean_text, title_text, web_url
 
 PRODID = "-//twir-events//twir-events//EN"
 UID_DOMAIN = "twir-events"
+# One fixed span, so that every feed defines a zone identically (some readers cache VTIMEZONEs by TZID);
+# it starts well before anything a feed of recent and coming events carries.
+ZONE_FIRST_DATE = date(2015, 1, 1)
+ZONE_LAST_DATE = date(2040, 1, 1)
 MODE_TEXT = {Mode.IN_PERSON: "in person", Mode.VIRTUAL: "online", Mode.HYBRID: "hybrid (in person and online)"}
 
 
@@ -47,13 +51,13 @@ def render_feed(
     calendar.calendar_name = name
     calendar.description = description
     calendar.add("refresh-interval", interval, parameters={"VALUE": "DURATION"})
-    calendar.add("x-published-ttl", interval)
+    calendar.add("x-published-ttl", vDuration(interval))
     unique: dict[str, Event] = {}
     for event in sorted(events, key=_order):
         unique.setdefault(event.key, event)
     for event in unique.values():
         calendar.add_component(_vevent(event, states, stamps or {}, sequences or {}))
-    _add_timezones(calendar, list(unique.values()))
+    _add_timezones(calendar)
     return bytes(calendar.to_ical())
 
 
@@ -96,7 +100,9 @@ def uid(key: str) -> str:
     return f"{hashlib.sha1(key.encode('utf-8')).hexdigest()[:16]}@{UID_DOMAIN}"
 
 
-def _vevent(event: Event, states: Collection[str], stamps: Mapping[str, datetime], sequences: Mapping[str, int]) -> VEvent:
+def _vevent(
+    event: Event, states: Collection[str], stamps: Mapping[str, datetime], sequences: Mapping[str, int]
+) -> VEvent:
     start, end = _times(event)
     stamp = _utc(stamps.get(event.key) or _instant(event.start))
     vevent = VEvent()
@@ -179,14 +185,27 @@ def _description(event: Event) -> str:
     return "\n".join(lines)
 
 
-def _add_timezones(calendar: Calendar, events: list[Event]) -> None:
-    """A VTIMEZONE for every TZID in use, in name order, covering the years of the events."""
-    if not events:
+def _add_timezones(calendar: Calendar) -> None:
+    """A VTIMEZONE for every TZID in use, in name order (icalendar's own order follows set iteration)."""
+    zones = [
+        Timezone.from_tzid(tzid, first_date=ZONE_FIRST_DATE, last_date=ZONE_LAST_DATE)
+        for tzid in sorted(calendar.get_missing_tzids())
+    ]
+    for zone in zones:
+        for observance in zone.subcomponents:
+            _one_rdate_per_line(observance)
+    calendar.subcomponents[0:0] = zones
+
+
+def _one_rdate_per_line(observance: Component) -> None:
+    """Split multi-valued RDATEs: some readers (vobject) keep only the first value of a list."""
+    rdates = observance.pop("RDATE", None)
+    if rdates is None:
         return
-    years = [event.first_day.year for event in events] + [event.last_day.year for event in events]
-    first, last = date(min(years) - 1, 1, 1), date(max(years) + 2, 1, 1)
-    tzids = sorted(calendar.get_missing_tzids())
-    calendar.subcomponents[0:0] = [Timezone.from_tzid(tzid, first_date=first, last_date=last) for tzid in tzids]
+    for moment in sorted(
+        value.dt for rdate in (rdates if isinstance(rdates, list) else [rdates]) for value in rdate.dts
+    ):
+        observance.add("RDATE", moment)
 
 
 def _order(event: Event) -> tuple[str, str]:
@@ -195,7 +214,7 @@ def _order(event: Event) -> tuple[str, str]:
 
 def _duration(text: str) -> timedelta:
     try:
-        value = vDuration.from_ical(text)
+        value = vDuration.from_ical(text)  # type: ignore[no-untyped-call]  # icalendar leaves it unannotated
     except ValueError:
         raise ValueError(f"feed refresh {text!r} is not an ISO 8601 duration such as PT6H") from None
     if not isinstance(value, timedelta) or value <= timedelta(0):

@@ -31,7 +31,7 @@ _PUNCTUATION = frozenset(string.punctuation)
 _UNESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
 _TAG_START = re.compile(r"[A-Za-z/!?]")
 # Characters that could end or split a link destination, or open a code span across the line.
-_URL_UNSAFE = frozenset("()<>\\`\"")
+_URL_UNSAFE = frozenset('()<>\\`"')
 _WEB_URL = re.compile(r"https?://[^/?#\s]", re.IGNORECASE)
 
 _DATE = r"\d{4}-\d{2}-\d{2}"

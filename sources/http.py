@@ -1,24 +1,117 @@
-"""One place where sources get bytes: http(s) through requests, file:// from disk."""
+"""One place where sources get bytes: http(s) through a polite, bounded, cached session; file:// from disk.
+
+Every request has connect/read timeouts and a total deadline, retries transient failures with jittered
+back-off (honouring Retry-After), respects a per-host concurrency limit, caps the body size while
+streaming, revalidates cached bodies (ETag / Last-Modified -> 304) and falls back to the last good
+cached body when the server fails. Every request is recorded as a `Transfer`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+import http.client
+import logging
+import random
+import socket
+import sqlite3
+import ssl
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from types import TracebackType
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import requests
+import requests_cache
+from requests.structures import CaseInsensitiveDict
+from requests_cache.backends.sqlite import SQLiteCache
+from requests_cache.models.response import CachedResponse
+from urllib3.exceptions import DecodeError, InvalidHeader, ReadTimeoutError
+from urllib3.exceptions import HTTPError as Urllib3Error
+from urllib3.util.retry import Retry
 
-DEFAULT_USER_AGENT = "twir-events (+https://github.com/twir-events/twir-events)"
-MAX_BYTES = 20 * 1024 * 1024
+from aggregator.tomltable import Table
+
+MB = 1024 * 1024
+DEFAULT_CONTACT = "https://github.com/twir-events/twir-events"
+CHUNK = 64 * 1024
+# Cached entries expire at once so every request revalidates (or refetches when there is no validator);
+# a zero expiry would make requests-cache drop bodies without validators, leaving stale-if-error nothing.
+EXPIRE_AT_ONCE = timedelta(microseconds=1)
+SQLITE_BUSY_MS = 30_000
+
+_log = logging.getLogger(__name__)
+
+
+def _package_version() -> str:
+    try:
+        return version("twir-events")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+VERSION = _package_version()
 
 
 class FetchError(Exception):
-    """A request failed; the message is one line (status, timeout, refused, too large...)."""
+    """A request failed; the message is one line naming the URL and the cause."""
 
     def __init__(self, message: str, status: int | None = None) -> None:
         super().__init__(message)
         self.status = status
+
+
+@dataclass(frozen=True)
+class HttpSettings:
+    """How every request behaves; config builds it from the `[http]` table (see http_settings_from_table)."""
+
+    user_agent_contact: str = DEFAULT_CONTACT
+    timeout_connect: float = 10.0
+    timeout_read: float = 30.0
+    deadline: float = 120.0
+    retries: int = 3
+    backoff: float = 1.0
+    max_wait: float = 60.0
+    max_bytes: int = 20 * MB
+    per_host: int = 2
+    host_limits: Mapping[str, int] = field(default_factory=dict)
+    cache: Path | None = None
+
+    @property
+    def user_agent(self) -> str:
+        return f"twir-events/{VERSION} (+{self.user_agent_contact})"
+
+    def host_limit(self, host: str) -> int:
+        return self.host_limits.get(host, self.per_host)
+
+
+@dataclass(frozen=True)
+class Transfer:
+    """One request as it went over the wire: for byte totals per source and the fetch log.
+
+    `status` is 304 for a revalidated body and None when no reply came; `bytes_received` counts body
+    bytes off the wire over all attempts; `error` is set when the request failed (even if a stale copy was served).
+    """
+
+    url: str
+    status: int | None
+    bytes_received: int
+    duration: float
+    from_cache: bool
+    revalidated: bool
+    attempts: int
+    error: str | None = None
+    source: str = ""
+
+    @property
+    def stale(self) -> bool:
+        """The server failed and the last good cached body was served instead."""
+        return self.from_cache and self.error is not None
 
 
 @dataclass
@@ -29,20 +122,38 @@ class Response:
     status: int
     content: bytes
     headers: Mapping[str, str] = field(default_factory=dict)
+    from_cache: bool = False
+    stale: bool = False
 
     @property
     def text(self) -> str:
         return self.content.decode("utf-8", errors="replace")
 
 
-@dataclass
 class Http:
-    """A requests session with timeouts, a size cap and an honest User-Agent."""
+    """The HTTP client every source uses; thread-safe, so one instance serves the whole thread pool."""
 
-    user_agent: str = DEFAULT_USER_AGENT
-    timeout: tuple[float, float] = (5.0, 20.0)
-    max_bytes: int = MAX_BYTES
-    session: requests.Session = field(default_factory=requests.Session)
+    def __init__(
+        self, settings: HttpSettings | None = None, *, on_transfer: Callable[[Transfer], None] | None = None
+    ) -> None:
+        self._pool = _Pool(settings or HttpSettings(), on_transfer)
+        self.source = ""
+
+    @property
+    def settings(self) -> HttpSettings:
+        return self._pool.settings
+
+    @property
+    def transfers(self) -> list[Transfer]:
+        """A snapshot of the transfers made through this handle (all of them for the root handle)."""
+        return self._pool.snapshot(self.source or None)
+
+    def for_source(self, name: str) -> Http:
+        """A handle sharing sessions, cache, host limits and log, whose transfers are tagged with `name`."""
+        view = Http.__new__(Http)
+        view._pool = self._pool
+        view.source = name
+        return view
 
     def get(
         self,
@@ -52,8 +163,8 @@ class Http:
         headers: Mapping[str, str] | None = None,
     ) -> Response:
         if url.startswith("file://"):
-            return _read_file(url, self.max_bytes)
-        return self._send("GET", url, params=params, headers=headers)
+            return self._read_file(url)
+        return self._fetch("GET", url, params=params, headers=headers)
 
     def post(
         self,
@@ -63,10 +174,20 @@ class Http:
         data: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> Response:
-        """POST a JSON body (GraphQL APIs) or a form (OAuth token exchanges); never cached."""
-        return self._send("POST", url, json=json, data=data, headers=headers)
+        """POST a JSON body (GraphQL queries) or a form (OAuth token exchanges), retried like a GET; never cached."""
+        return self._fetch("POST", url, json=json, data=data, headers=headers)
 
-    def _send(
+    def close(self) -> None:
+        """Close every session (and cache connection) this Http opened, in any thread."""
+        self._pool.close()
+
+    def __enter__(self) -> Http:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
+
+    def _fetch(
         self,
         method: str,
         url: str,
@@ -76,42 +197,443 @@ class Http:
         data: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> Response:
-        merged = {"User-Agent": self.user_agent, **(headers or {})}
+        try:
+            full = requests.Request(method, url, params=params).prepare().url or url
+        except requests.RequestException:
+            raise FetchError(f"invalid URL {url!r}") from None
+        merged = {"User-Agent": self.settings.user_agent, **(headers or {})}
+        with self._pool.slot(urlsplit(full).hostname or ""):
+            call = _Call(self.settings, self._pool.session(), method, full, merged, json, data)
+            outcome = call.run()
+        if isinstance(outcome, Response):
+            self._record(call.transfer(outcome.status, outcome.from_cache, call.revalidated))
+            return outcome
+        message = call.message(outcome)
+        stale = call.cached_copy() if outcome.transient else None
+        self._record(call.transfer(outcome.status, stale is not None, False, message))
+        if stale is None:
+            raise FetchError(message, outcome.status)
+        _log.warning("%s; serving the cached copy", message)
+        return stale
+
+    def _read_file(self, url: str) -> Response:
+        started = time.monotonic()
+        path = Path(unquote(urlsplit(url).path))
+        limit = self.settings.max_bytes
+        content = b""
+        error = None
+        try:
+            if path.stat().st_size > limit:
+                error = f"{path} exceeds {_size(limit)}"
+            else:
+                content = path.read_bytes()
+        except OSError as exc:
+            error = f"cannot read {path}: {exc.strerror}"
+        status = None if error else 200
+        self._record(Transfer(url, status, len(content), time.monotonic() - started, False, False, 1, error))
+        if error:
+            raise FetchError(error)
+        return Response(url, 200, content)
+
+    def _record(self, transfer: Transfer) -> None:
+        self._pool.record(replace(transfer, source=self.source))
+
+
+@dataclass(frozen=True)
+class _Failure:
+    """Why one attempt failed: `message` tells it alone, `cause` is the short form after "gave up ..."."""
+
+    message: str
+    cause: str
+    transient: bool
+    status: int | None = None
+    retry_after: float | None = None
+
+
+class _BodyError(Exception):
+    """Raised from the response hook so the failure crosses requests and requests-cache unchanged."""
+
+    def __init__(self, failure: _Failure) -> None:
+        super().__init__(failure.message)
+        self.failure = failure
+
+
+class _Call:
+    """One logical request: its attempts, waits, deadline and the bytes it received."""
+
+    def __init__(
+        self,
+        settings: HttpSettings,
+        session: requests.Session,
+        method: str,
+        url: str,
+        headers: dict[str, str],
+        json: object,
+        data: Mapping[str, str] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.session = session
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.json = json
+        self.data = data
+        self.started = time.monotonic()
+        self.deadline = self.started + settings.deadline
+        self.attempts = 0
+        self.waited = 0.0
+        self.revalidated = False
+        self.reader = _BodyReader(url, settings.max_bytes, self.deadline, settings.deadline)
+
+    def run(self) -> Response | _Failure:
+        while True:
+            self.attempts += 1
+            outcome = self._attempt()
+            if isinstance(outcome, Response):
+                return outcome
+            delay = self._delay(outcome)
+            if delay is None:
+                return outcome
+            _log.debug("%s; retrying in %.2f s", outcome.message, delay)
+            time.sleep(delay)
+            self.waited += delay
+
+    def message(self, failure: _Failure) -> str:
+        if self.attempts == 1:
+            return failure.message
+        return f"gave up on {self.url} after {self.attempts} attempts ({failure.cause})"
+
+    def transfer(self, status: int | None, from_cache: bool, revalidated: bool, error: str | None = None) -> Transfer:
+        duration = time.monotonic() - self.started
+        wire_status = 304 if revalidated else status
+        return Transfer(
+            self.url, wire_status, self.reader.received, duration, from_cache, revalidated, self.attempts, error
+        )
+
+    def cached_copy(self) -> Response | None:
+        """The last good cached body for this GET, whatever its age (stale-if-error)."""
+        if self.method != "GET" or not isinstance(self.session, requests_cache.CachedSession):
+            return None
+        request = self.session.prepare_request(requests.Request("GET", self.url, headers=self.headers))
+        try:
+            cached = self.session.cache.get_response(self.session.cache.create_key(request))
+        except sqlite3.Error:
+            return None
+        if cached is None:
+            return None
+        return Response(cached.url, cached.status_code, cached.content, cached.headers, from_cache=True, stale=True)
+
+    def _attempt(self) -> Response | _Failure:
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            return _timed_out(self.url, self.settings.deadline)
+        read_timeout = min(self.settings.timeout_read, remaining)
         try:
             reply = self.session.request(
-                method, url, params=params, json=json, data=data, headers=merged, timeout=self.timeout, stream=True
+                self.method,
+                self.url,
+                json=self.json,
+                data=self.data,
+                headers=self.headers,
+                timeout=(self.settings.timeout_connect, read_timeout),
+                hooks={"response": self.reader},
+                stream=True,
             )
+        except _BodyError as exc:
+            return exc.failure
+        except requests.ConnectTimeout:
+            return _timed_out(self.url, self.settings.timeout_connect)
         except requests.Timeout:
-            raise FetchError(f"timed out fetching {url}") from None
+            clamped = read_timeout < self.settings.timeout_read
+            return _timed_out(self.url, self.settings.deadline if clamped else read_timeout)
+        except requests.exceptions.SSLError as exc:
+            reason = next((e.reason for e in _chain(exc) if isinstance(e, ssl.SSLError) and e.reason), "handshake")
+            cause = f"TLS error with {urlsplit(self.url).hostname} ({reason})"
+            return _Failure(f"{cause} fetching {self.url}", cause, False)
         except requests.ConnectionError as exc:
-            raise FetchError(f"cannot connect to {url}: {type(exc).__name__}") from None
-        with reply:
-            if reply.status_code >= 400:
-                raise FetchError(f"HTTP {reply.status_code} from {reply.url}", reply.status_code)
-            body = _read_capped(reply, self.max_bytes)
-        return Response(reply.url, reply.status_code, body, dict(reply.headers))
+            return _connection_failure(self.url, exc)
+        except requests.TooManyRedirects:
+            return _Failure(f"too many redirects fetching {self.url}", "too many redirects", False)
+        except requests.RequestException as exc:
+            return _Failure(f"cannot fetch {self.url} ({type(exc).__name__})", type(exc).__name__, False)
+        except sqlite3.Error as exc:
+            return _Failure(f"HTTP cache {self.settings.cache} failed: {exc}", "HTTP cache failed", False)
+        if reply.status_code >= 400:
+            return _status_failure(reply)
+        if isinstance(reply, CachedResponse):
+            self.revalidated = reply.revalidated
+            from_cache = True
+        else:
+            from_cache = False
+        headers = CaseInsensitiveDict(reply.headers)
+        return Response(reply.url, reply.status_code, reply.content, headers, from_cache=from_cache)
+
+    def _delay(self, failure: _Failure) -> float | None:
+        """Seconds to wait before the next attempt, or None to give up."""
+        settings = self.settings
+        if not failure.transient or self.attempts > settings.retries:
+            return None
+        budget = settings.max_wait - self.waited
+        if failure.retry_after is not None:
+            delay = failure.retry_after
+        else:
+            # "Full jitter" spreads the retries of many clients instead of synchronizing them.
+            delay = min(random.uniform(0, settings.backoff * 2 ** (self.attempts - 1)), budget)
+        if delay > budget or budget <= 0 or time.monotonic() + delay >= self.deadline:
+            return None
+        return delay
 
 
-def _read_capped(reply: requests.Response, limit: int) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
+class _BodyReader:
+    """A response hook that reads each body within the size cap and the deadline, counting wire bytes.
+
+    requests-cache reads `.content` inside `send()`, so the limits must apply before it does; a response
+    hook runs right after the headers arrive and before anything touches the body.
+    """
+
+    def __init__(self, url: str, limit: int, deadline: float, deadline_seconds: float) -> None:
+        self.url = url
+        self.limit = limit
+        self.deadline = deadline
+        self.deadline_seconds = deadline_seconds
+        self.received = 0
+        self._read: set[int] = set()
+
+    def __call__(self, response: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
+        # requests-cache dispatches hooks again on the response it returns: read each body once.
+        if isinstance(response, CachedResponse) or id(response) in self._read:
+            return response
+        self._read.add(id(response))
+        try:
+            response._content = self._body(response)
+            response._content_consumed = True  # type: ignore[attr-defined]
+        except (_BodyError, requests.ReadTimeout):
+            response.close()
+            raise
+        finally:
+            self.received += response.raw.tell()
+        return response
+
+    def _body(self, response: requests.Response) -> bytes:
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > self.limit:
+            raise _BodyError(_too_large(self.url, self.limit))
+        chunks: list[bytes] = []
+        size = 0
+        raw = response.raw
+        try:
+            # read1 returns as soon as some bytes arrive, so a trickling server cannot outlast the deadline.
+            while chunk := raw.read1(CHUNK, decode_content=True):
+                size += len(chunk)
+                if size > self.limit:
+                    raise _BodyError(_too_large(self.url, self.limit))
+                if time.monotonic() > self.deadline:
+                    raise _BodyError(_timed_out(self.url, self.deadline_seconds))
+                chunks.append(chunk)
+        except ReadTimeoutError as exc:
+            # As requests would raise it for a stalled header, so the caller words both alike.
+            raise requests.ReadTimeout(exc) from None
+        except DecodeError:
+            encoding = response.headers.get("Content-Encoding", "")
+            raise _BodyError(
+                _Failure(f"cannot decode {encoding} body from {self.url}", "bad encoding", False)
+            ) from None
+        except (Urllib3Error, OSError):
+            cut = f"cut off after {raw.tell()} bytes"
+            raise _BodyError(_Failure(f"body from {self.url} {cut}", f"body {cut}", True)) from None
+        return b"".join(chunks)
+
+
+class _Pool:
+    """What every handle of one Http shares: settings, per-thread sessions, per-host slots and the log."""
+
+    def __init__(self, settings: HttpSettings, on_transfer: Callable[[Transfer], None] | None) -> None:
+        self.settings = settings
+        self.on_transfer = on_transfer
+        self._lock = threading.Lock()
+        self._local = threading.local()
+        self._sessions: list[requests.Session] = []
+        self._slots: dict[str, threading.BoundedSemaphore] = {}
+        self._transfers: list[Transfer] = []
+        self._cache = _open_cache(settings.cache) if settings.cache is not None else None
+
+    def session(self) -> requests.Session:
+        """This thread's session (requests.Session is not documented thread-safe), all on one cache backend.
+
+        requests-cache's SQLite backend is built to be shared by threads (one connection opened with
+        check_same_thread=False, writes serialized by its lock); one connection per thread instead makes
+        SQLite itself arbitrate and fails with "database is locked" under a thread pool.
+        """
+        session: requests.Session | None = getattr(self._local, "session", None)
+        if session is None:
+            session = _new_session(self._cache)
+            self._local.session = session
+            with self._lock:
+                self._sessions.append(session)
+        return session
+
+    @contextmanager
+    def slot(self, host: str) -> Iterator[None]:
+        with self._lock:
+            slot = self._slots.get(host)
+            if slot is None:
+                slot = self._slots[host] = threading.BoundedSemaphore(self.settings.host_limit(host))
+        with slot:
+            yield
+
+    def record(self, transfer: Transfer) -> None:
+        with self._lock:
+            self._transfers.append(transfer)
+        if self.on_transfer is not None:
+            self.on_transfer(transfer)
+
+    def snapshot(self, source: str | None) -> list[Transfer]:
+        with self._lock:
+            return [t for t in self._transfers if source is None or t.source == source]
+
+    def close(self) -> None:
+        with self._lock:
+            sessions, self._sessions = self._sessions, []
+        self._local = threading.local()
+        for session in sessions:
+            session.close()
+        if self._cache is not None:
+            self._cache.close()  # type: ignore[no-untyped-call]  # requests-cache leaves it unannotated
+
+
+def _open_cache(path: Path) -> SQLiteCache:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return SQLiteCache(path, wal=True, busy_timeout=SQLITE_BUSY_MS)
+
+
+def _new_session(cache: SQLiteCache | None) -> requests.Session:
+    if cache is None:
+        return requests.Session()
+    return requests_cache.CachedSession(
+        backend=cache,
+        cache_control=True,
+        always_revalidate=True,
+        expire_after=EXPIRE_AT_ONCE,
+        allowable_methods=("GET",),
+        autoclose=False,
+    )
+
+
+def _timed_out(url: str, seconds: float) -> _Failure:
+    return _Failure(f"timed out after {seconds:g} s fetching {url}", f"timed out after {seconds:g} s", True)
+
+
+def _too_large(url: str, limit: int) -> _Failure:
+    return _Failure(f"response from {url} exceeds {_size(limit)}", f"exceeds {_size(limit)}", False)
+
+
+def _status_failure(reply: requests.Response) -> _Failure:
+    status = reply.status_code
+    transient = status == 429 or status >= 500
+    retry_after = _retry_after(reply.headers.get("Retry-After", "")) if transient else None
+    reply.close()
+    message = f"HTTP {status} from {reply.url}"
+    if retry_after is not None:
+        message += f" (asked to retry after {retry_after:g} s)"
+    return _Failure(message, f"HTTP {status}", transient, status, retry_after)
+
+
+def _retry_after(value: str) -> float | None:
+    """Seconds from a Retry-After header (delay-seconds or HTTP-date); None when absent or malformed."""
+    if not value:
+        return None
     try:
-        for chunk in reply.iter_content(65536):
-            size += len(chunk)
-            if size > limit:
-                raise FetchError(f"response from {reply.url} is larger than {limit} bytes")
-            chunks.append(chunk)
-    except requests.RequestException as exc:
-        raise FetchError(f"body from {reply.url} was cut off: {type(exc).__name__}") from None
-    return b"".join(chunks)
+        return Retry().parse_retry_after(value)
+    except InvalidHeader:
+        return None
 
 
-def _read_file(url: str, limit: int) -> Response:
-    path = Path(unquote(urlsplit(url).path))
-    try:
-        size = path.stat().st_size
-        if size > limit:
-            raise FetchError(f"{path} is larger than {limit} bytes")
-        return Response(url, 200, path.read_bytes())
-    except OSError as exc:
-        raise FetchError(f"cannot read {path}: {exc.strerror}") from None
+def _connection_failure(url: str, exc: requests.ConnectionError) -> _Failure:
+    host = urlsplit(url).hostname or url
+    causes = _chain(exc)
+
+    def seen(*kinds: type[BaseException]) -> bool:
+        return any(isinstance(cause, kinds) for cause in causes)
+
+    if seen(ConnectionRefusedError):
+        cause = f"connection refused by {host}"
+    elif seen(socket.gaierror):
+        cause = f"cannot resolve host {host}"
+    elif seen(http.client.RemoteDisconnected):
+        cause = f"{host} closed the connection without replying"
+    elif seen(http.client.HTTPException):
+        cause = f"{host} replied with something that is not HTTP"
+    elif seen(ConnectionResetError):
+        cause = f"connection reset by {host}"
+    else:
+        cause = f"cannot connect to {host} ({type(causes[-1]).__name__})"
+    return _Failure(f"{cause} fetching {url}", cause, True)
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    """The exception and everything nested in it (args, urllib3's `reason`, causes), outermost first."""
+    found: list[BaseException] = []
+    pending: list[object] = [exc]
+    while pending:
+        current = pending.pop(0)
+        if not isinstance(current, BaseException) or any(current is seen for seen in found):
+            continue
+        found.append(current)
+        pending.extend([*current.args, getattr(current, "reason", None), current.__cause__, current.__context__])
+    return found
+
+
+def _size(limit: int) -> str:
+    return f"{limit / MB:.3g} MB" if limit >= MB else f"{limit} bytes"
+
+
+def http_settings_from_table(table: Table) -> HttpSettings:
+    """Read the `[http]` table strictly: every key is optional, wrong types and unknown keys are ConfigErrors."""
+    defaults = HttpSettings()
+    contact = table.str("user_agent_contact", defaults.user_agent_contact)
+    if not contact.startswith(("https://", "http://", "mailto:")):
+        raise table.error("user_agent_contact", f"expected an http(s) or mailto: URL, got {contact!r}")
+    cache = table.str("cache", "")
+    settings = HttpSettings(
+        user_agent_contact=contact,
+        timeout_connect=_number(table, "timeout_connect", defaults.timeout_connect, positive=True),
+        timeout_read=_number(table, "timeout_read", defaults.timeout_read, positive=True),
+        deadline=_number(table, "deadline", defaults.deadline, positive=True),
+        retries=table.int("retries", defaults.retries, minimum=0),
+        backoff=_number(table, "backoff", defaults.backoff, positive=False),
+        max_wait=_number(table, "max_wait", defaults.max_wait, positive=False),
+        max_bytes=table.int("max_bytes", defaults.max_bytes, minimum=1),
+        per_host=table.int("per_host", defaults.per_host, minimum=1),
+        host_limits=_host_limits(table),
+        cache=table.file.parent / cache if cache else None,
+    )
+    table.finish()
+    return settings
+
+
+def _number(table: Table, key: str, default: float, *, positive: bool) -> float:
+    value = table.float(key, default)
+    if value < 0 or (positive and value == 0):
+        raise table.error(key, f"must be {'greater than' if positive else 'at least'} 0, got {value:g}")
+    return value
+
+
+def _host_limits(table: Table) -> dict[str, int]:
+    limits = table.table("host_limits", {})
+    result = {}
+    for host, value in limits.data.items():
+        if isinstance(value, dict):
+            raise limits.error(host, f'quote host names that contain dots, as in "{_dotted(host, value)}" = 2')
+        if not host or any(c in host for c in "/: "):
+            raise limits.error(host, f"expected a bare host name like www.meetup.com, got {host!r}")
+        result[host.lower()] = limits.int(host, minimum=1)
+    limits.finish()
+    return result
+
+
+def _dotted(name: str, value: object) -> str:
+    """The dotted key TOML split into nested tables: `www.meetup.com = 2` gives {"www": {"meetup": {"com": 2}}}."""
+    while isinstance(value, dict) and len(value) == 1:
+        key, value = next(iter(value.items()))
+        name = f"{name}.{key}"
+    return name

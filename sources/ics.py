@@ -75,14 +75,12 @@ def parse_calendar(name: str, body: bytes, span: Span) -> SourceResult:
 
 
 def _raw_event(name: str, event: icalendar.Event, fallback: str) -> RawEvent:
-    start_prop = event.get("DTSTART")
-    if start_prop is None:
+    start = event.DTSTART
+    if start is None:
         raise ValueError("no DTSTART")
-    start: date | datetime = start_prop.dt
-    end_prop = event.get("DTEND")
-    end: date | datetime | None = end_prop.dt if end_prop is not None else None
-    if end is None and "DURATION" in event:
-        end = start + event["DURATION"].dt
+    end = event.DTEND
+    if end is None and event.DURATION is not None:
+        end = start + event.DURATION
     uid = str(event.get("UID", "")).strip()
     if not uid:
         raise ValueError("no UID")
@@ -105,8 +103,7 @@ def _raw_event(name: str, event: icalendar.Event, fallback: str) -> RawEvent:
 
 def _occurrence_id(event: icalendar.Event, start: date | datetime) -> str:
     """The recurrence id when there is one (stable when an instance moves), else the start."""
-    rid = event.get("RECURRENCE-ID")
-    value = rid.dt if rid is not None else start
+    value = event.RECURRENCE_ID or start
     if isinstance(value, datetime):
         if value.tzinfo is not None:
             value = value.astimezone(UTC)
@@ -129,10 +126,11 @@ def _zone_name(value: date | datetime) -> str:
 
 
 def _is_utc(value: datetime) -> bool:
-    return value.tzinfo is not None and value.utcoffset() == timedelta(0) and _zone_name(value) in ("", "UTC", "Etc/UTC")
+    return (
+        value.tzinfo is not None and value.utcoffset() == timedelta(0) and _zone_name(value) in ("", "UTC", "Etc/UTC")
+    )
 
 
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__
-

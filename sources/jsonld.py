@@ -97,7 +97,7 @@ def parse_page(name: str, body: bytes, page_url: str, span: Span, encoding: str 
     for index, node in enumerate(nodes, 1):
         try:
             raw, notes = _raw_event(name, node, page_url)
-        except ValueError as exc:
+        except (ValueError, OverflowError) as exc:
             result.warnings.append(f"{name}: skipped event {_label(node, index)}: {exc}")
             continue
         # Sites often repeat one event in two blocks (a @graph and a standalone object).
@@ -299,15 +299,16 @@ def _physical(item: dict[str, Any] | str) -> tuple[str, Place | None]:
         parts = [_text(address)]
     latitude, longitude = _geo(item.get("geo"))
     place = Place(city=city, state=state, country=country, latitude=latitude, longitude=longitude)
-    return _join(venue, parts), place if place or latitude is not None else None
+    return _join([venue, *parts]), place if place or latitude is not None else None
 
 
-def _join(venue: str, parts: list[str]) -> str:
-    """A one-line address; the venue is left out when the street already starts with it."""
-    kept = [part for part in parts if part]
-    if venue and not any(part.casefold().startswith(venue.casefold()) for part in kept):
-        kept.insert(0, venue)
-    return ", ".join(dict.fromkeys(kept))
+def _join(parts: list[str]) -> str:
+    """A one-line address without repeats: streets often already hold the venue, city or region."""
+    seen: dict[str, str] = {}
+    for part in parts:
+        for piece in part.split(","):
+            seen.setdefault(piece.strip().casefold(), piece.strip())
+    return ", ".join(piece for piece in seen.values() if piece)
 
 
 def _country(value: Any) -> str:
@@ -396,8 +397,7 @@ def _overlaps(raw: RawEvent, span: Span) -> bool:
         last = max(first, (raw.end - timedelta(microseconds=1)).date())
     elif raw.end is not None:
         last = max(first, raw.end - timedelta(days=1))
-    slack = timedelta(days=1)
-    return first <= span.end + slack and last >= span.start - slack
+    return (first - span.end).days <= 1 and (span.start - last).days <= 1
 
 
 def _charset(headers: Mapping[str, str]) -> str:

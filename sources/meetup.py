@@ -103,8 +103,11 @@ class GroupUrl:
 
     def owns(self, link: str) -> bool:
         """False for a link to another group's event (pages also cache events they suggest)."""
-        urlname = _urlname(urlsplit(link).path)
-        return not urlname or urlname == self.urlname
+        return _link_group(link) in ("", self.urlname)
+
+
+def _link_group(link: str) -> str:
+    return _urlname(urlsplit(link).path)
 
 
 def _urlname(path: str) -> str:
@@ -181,10 +184,10 @@ class MeetupSource:
     def _auto(self, http: Http, span: Span, credentials: Credentials | None, missing: list[str]) -> SourceResult:
         notes: list[str] = []
         if credentials is not None:
+            # No GroupNotFoundError shortcut: gql-ext is said to return no group for one with nothing planned too,
+            # and the page settles it (a 404 there is final).
             try:
                 return self.read_api(http, span, credentials)
-            except GroupNotFoundError:
-                raise
             except SourceError as exc:
                 notes.append(f"{self.name}: Meetup API failed ({exc}); read the events page instead")
         elif missing:
@@ -388,6 +391,9 @@ def _apollo_result(name: str, group: GroupUrl, state: dict[str, Any], span: Span
         # A group with nothing planned still has its Group entry; no entry at all means the layout changed.
         return SourceResult() if any(key.startswith("Group:") for key in state) else None
     result = SourceResult()
+    owner = _page_group(state, group)
+    if owner != group.urlname:
+        result.warnings.append(f"{name}: the page lists meetup group {owner!r}, not {group.urlname!r}: renamed?")
     read: set[str] = set()
     for key, node in nodes.items():
         try:
@@ -397,7 +403,7 @@ def _apollo_result(name: str, group: GroupUrl, state: dict[str, Any], span: Span
         except (ValueError, TypeError) as exc:
             result.warnings.append(f"{name}: skipped meetup event {key}: {_first_line(exc)}")
             continue
-        ours = home.urlname.lower() in ("", group.urlname) and group.owns(raw.url)
+        ours = home.urlname.lower() in ("", owner) and _link_group(raw.url) in ("", owner)
         # One event can sit in the cache under two keys (`Event:1` and `Event:1!chp`).
         if ours and raw.key not in read and _overlaps(raw, span):
             result.events.append(raw)
@@ -405,6 +411,13 @@ def _apollo_result(name: str, group: GroupUrl, state: dict[str, Any], span: Span
     if not read:
         raise NoEventsDataError(f"none of the {len(nodes)} events of meetup group {group.urlname!r} could be read")
     return result
+
+
+def _page_group(state: Mapping[str, Any], group: GroupUrl) -> str:
+    """Whose events the page lists: our group, or the only group in the cache when ours was renamed (a redirect)."""
+    groups = [node for key, node in state.items() if key.startswith("Group:") and isinstance(node, dict)]
+    names = {_text(node, "urlname").lower() for node in groups} - {""}
+    return names.pop() if len(names) == 1 and group.urlname not in names else group.urlname
 
 
 def _resolve(state: Mapping[str, Any], value: object) -> dict[str, Any] | None:

@@ -43,7 +43,8 @@ def test_http_and_file_urls_are_kept(tmp_path: Path) -> None:
 def test_groups_expand_into_one_source_each_with_overrides(tmp_path: Path) -> None:
     text = (
         '[[source]]\nname = "Feeds"\ntype = "ics"\nmode = "hybrid"\n'
-        'groups = ["https://example.org/one.ics", {url = "https://example.org/two/", mode = "virtual", require = "rust"}]\n'
+        'groups = ["https://example.org/one.ics",\n'
+        '  {url = "https://example.org/two/", mode = "virtual", require = "rust"}]\n'
     )
     specs = load_config(write(tmp_path, text)).sources
     assert [spec.name for spec in specs] == ["Feeds: one.ics", "Feeds: two"]
@@ -64,7 +65,10 @@ def test_groups_expand_into_one_source_each_with_overrides(tmp_path: Path) -> No
         ("[[source]]\nname = 'x'\ntype = 'ics'\nurl = 'ftp://h/x'\n", r"source\[0\]\.url: unsupported URL scheme"),
         ("[[source]]\nname = 'x'\ntype = 'ics'\nurl = 'x'\ncolour = 1\n", r"source\[0\]\.colour: unknown key"),
         ("[[source]]\nname = 'x'\ntype = 'ics'\nurl = 'x'\nmode = 'remote'\n", r"source\[0\]\.mode: expected one of"),
-        ("[[source]]\nname = 'x'\ntype = 'ics'\nurl = 'x'\n[[source]]\nname = 'x'\ntype = 'ics'\nurl = 'y'\n", "used twice"),
+        (
+            "[[source]]\nname = 'x'\ntype = 'ics'\nurl = 'x'\n[[source]]\nname = 'x'\ntype = 'ics'\nurl = 'y'\n",
+            "used twice",
+        ),
         ("surprise = true\n", r"surprise: unknown key"),
         ("[issue\n", "not valid TOML"),
     ],

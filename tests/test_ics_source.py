@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from sources.base import SourceError, Span
-from sources.ics import IcsSource, parse_calendar
 from sources.http import Http
+from sources.ics import IcsSource, parse_calendar
 
 REAL = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "real" / "google-ics"
 
@@ -54,7 +54,9 @@ def test_expansion_is_limited_to_the_span_and_a_day_of_slack() -> None:
 
 
 def test_utc_times_have_no_zone_of_their_own_but_keep_the_calendar_zone() -> None:
-    events = parse_calendar("cal", real("x_wr_timezone_simple_events_issue_59.ics"), Span(date(2021, 12, 1), date(2021, 12, 31))).events
+    events = parse_calendar(
+        "cal", real("x_wr_timezone_simple_events_issue_59.ics"), Span(date(2021, 12, 1), date(2021, 12, 31))
+    ).events
     nine_pm = next(raw for raw in events if "9PM" in raw.title)
     assert nine_pm.timezone == ""
     assert nine_pm.fallback_timezone == "America/New_York"
@@ -77,7 +79,9 @@ def test_override_before_master_moves_the_instance() -> None:
 
 
 def test_yearly_series_with_exdate_and_overridden_first_instance() -> None:
-    events = parse_calendar("cal", real("issue_151_macos_linux_difference.ics"), Span(date(2014, 1, 1), date(2018, 12, 31))).events
+    events = parse_calendar(
+        "cal", real("issue_151_macos_linux_difference.ics"), Span(date(2014, 1, 1), date(2018, 12, 31))
+    ).events
     years = sorted(raw.start.year for raw in events)
     assert years == [2014, 2015, 2017, 2018]
     first = next(raw for raw in events if raw.start.year == 2014)
@@ -86,7 +90,9 @@ def test_yearly_series_with_exdate_and_overridden_first_instance() -> None:
 
 
 def test_all_day_conferences_keep_exclusive_end_and_html_description() -> None:
-    events = parse_calendar("cal", real("pythondotorg-python-events-calendar.ics"), Span(date(2014, 5, 1), date(2014, 5, 31))).events
+    events = parse_calendar(
+        "cal", real("pythondotorg-python-events-calendar.ics"), Span(date(2014, 5, 1), date(2014, 5, 31))
+    ).events
     apac = next(raw for raw in events if raw.title == "PyCon APAC 2014")
     assert (apac.start, apac.end) == (date(2014, 5, 16), date(2014, 5, 19))
     assert apac.location == "Academia Sinica, Taipei, Taiwan"
@@ -94,7 +100,9 @@ def test_all_day_conferences_keep_exclusive_end_and_html_description() -> None:
 
 
 def test_utc_recurrence_id_on_a_tzid_master() -> None:
-    result = parse_calendar("cal", real("calagator-ical_google-portland-user-groups.ics"), Span(date(2007, 1, 1), date(2008, 12, 31)))
+    result = parse_calendar(
+        "cal", real("calagator-ical_google-portland-user-groups.ics"), Span(date(2007, 1, 1), date(2008, 12, 31))
+    )
     assert result.warnings == []
     keys = [raw.key for raw in result.events]
     assert len(keys) == len(set(keys)), "every occurrence has its own key"
@@ -109,7 +117,9 @@ def test_every_real_export_parses_without_losing_events() -> None:
 
 
 def test_folded_description_is_unfolded() -> None:
-    events = parse_calendar("cal", real("issue_48_daylight_aware_repeats.ics"), Span(date(2000, 1, 1), date(2030, 1, 1))).events
+    events = parse_calendar(
+        "cal", real("issue_48_daylight_aware_repeats.ics"), Span(date(2000, 1, 1), date(2030, 1, 1))
+    ).events
     assert any("https://videoconf-colibri.zoom.us/j/93800310242?pwd=" in raw.description for raw in events)
 
 

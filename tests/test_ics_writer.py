@@ -13,10 +13,11 @@ from hypothesis import strategies as st
 
 from aggregator.model import Event, Mode, Place
 from aggregator.regions import REGIONS
-from output.markdown import title_text
 from output.ics import PRODID, render_feed, render_region_feeds, slug, uid
+from output.markdown import title_text
 
 STATES = ("US", "CA", "AU")
+BERLIN_PLACE = Place("Berlin", "BE", "DE")
 
 
 def timed(
@@ -26,7 +27,7 @@ def timed(
     hours: float = 2,
     title: str = "Meetup",
     mode: Mode = Mode.IN_PERSON,
-    place: Place = Place("Berlin", "BE", "DE"),
+    place: Place = BERLIN_PLACE,
     url: str = "https://example.org/e",
     location: str = "",
     source: str = "src",
@@ -97,7 +98,7 @@ def test_independent_parser_reads_every_event_back() -> None:
     assert set(vevents) == {uid(event.key) for event in EVENTS}
     for event in EVENTS:
         vevent = vevents[uid(event.key)]
-        assert vevent.summary.value == event.title
+        assert vevent.summary.value == title_text(event.title)
         assert vevent.dtstart.value == event.start
         if isinstance(event.start, datetime):
             assert vevent.dtstart.value.utcoffset() == event.start.utcoffset()
@@ -228,9 +229,9 @@ def test_region_feeds_cover_every_section_and_put_hybrid_in_two() -> None:
     moment=st.datetimes(datetime(2024, 1, 1), datetime(2030, 12, 31)),
 )
 def test_any_title_and_zone_survive_the_round_trip(title: str, zone: str, moment: datetime) -> None:
-    start = moment.replace(tzinfo=ZoneInfo(zone))
+    start = moment.replace(microsecond=0, tzinfo=ZoneInfo(zone))
     # Wall times skipped or repeated by a DST change are ambiguous in any iCalendar reader.
-    assume(start.astimezone(UTC).astimezone(start.tzinfo).replace(tzinfo=None) == moment)
+    assume(start.astimezone(UTC).astimezone(start.tzinfo).replace(tzinfo=None) == start.replace(tzinfo=None))
     assume(start.replace(fold=1).utcoffset() == start.utcoffset())
     data = render([timed("k", start, title=title)])
     assert max(len(line) for line in data.split(b"\r\n")) <= 75

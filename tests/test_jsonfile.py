@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -77,10 +78,20 @@ def test_document_fields_for_other_tools() -> None:
     assert hybrid["sources"] == ["meetup-vancouver", "luma-vancouver"]
     assert hybrid["mode"] == "hybrid"
     conference = document["events"][2]
-    assert (conference["start"], conference["end"], conference["last_day"]) == ("2026-09-08", "2026-09-12", "2026-09-11")
+    assert (conference["start"], conference["end"], conference["last_day"]) == (
+        "2026-09-08",
+        "2026-09-12",
+        "2026-09-11",
+    )
     assert conference["all_day"] is True
     assert document["events"][1]["place_label"] == "London, UK"
     assert document["events"][1]["sections"] == ["Virtual"]
+
+
+def test_every_model_field_is_written() -> None:
+    item = json.loads(render_json([HYBRID], window=None, states=STATES))["events"][0]
+    assert {field.name for field in dataclasses.fields(Event)} - set(item) == set()
+    assert {field.name for field in dataclasses.fields(Place)} - set(item["place"]) == {"latitude", "longitude"}
 
 
 def test_output_is_stable_sorted_and_keeps_unicode() -> None:
@@ -116,7 +127,7 @@ def test_round_trip_is_exact_including_zones() -> None:
         ("{", "not valid JSON"),
         ('{"window": null}', "no 'events' list"),
         ('{"events": [3]}', r"events\[0\] is not an object"),
-        ('{"events": [{"key": "k1"}]}', r"events\[0\] \(k1\)\.timezone: missing or not a str"),
+        ('{"events": [{"key": "k1"}]}', r"events\[0\] \(k1\)\.place: missing or not a dict"),
     ],
 )
 def test_bad_documents_give_one_line_messages(text: str, message: str) -> None:
@@ -155,13 +166,16 @@ def events(draw: st.DrawFn) -> Event:
         end=end,
         timezone=zone,
         mode=draw(st.sampled_from(Mode)),
-        place=Place(draw(st.text()), draw(st.text()), draw(st.text(max_size=3)), "", draw(coordinate), draw(coordinate)),
+        place=Place(
+            draw(st.text()), draw(st.text()), draw(st.text(max_size=3)), "", draw(coordinate), draw(coordinate)
+        ),
         location=draw(st.text()),
         url=draw(st.text()),
         organizer=draw(st.text()),
         organizer_url=draw(st.text()),
         description=draw(st.text()),
         sources=tuple(draw(st.lists(st.text(), max_size=3))),
+        cross_listed=draw(st.booleans()),
     )
 
 

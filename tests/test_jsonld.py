@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pytest_httpserver import HTTPServer
 
 from aggregator.model import Mode, RawEvent
 from aggregator.tomltable import Table
 from sources.base import SourceError, SourceResult, Span
 from sources.http import Http
-from sources.jsonld import NO_EVENT, JsonLdSource, from_config, parse_when
+from sources.jsonld import NO_EVENT, JsonLdSource, from_config, parse_page, parse_when
 
 REAL = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "real" / "jsonld"
 OWN = Path(__file__).resolve().parent / "fixtures" / "jsonld"
@@ -182,7 +185,7 @@ def test_top_level_array_with_utc_times(httpserver: HTTPServer) -> None:
     assert talks.start == datetime(2023, 9, 12, 23, tzinfo=UTC)
     assert talks.place is not None
     assert (talks.place.city, talks.place.state, talks.place.country) == ("New York", "NY", "us")
-    assert talks.location == "Datadog, 620 8th Ave, New York, NY, New York, NY, us"
+    assert talks.location == "Datadog, 620 8th Ave, New York, NY, us"
     assert events["Rust NYC: Online reading group"].mode is Mode.VIRTUAL
 
 
@@ -235,6 +238,8 @@ def test_declared_charset_is_used(httpserver: HTTPServer) -> None:
     url = serve(httpserver, "/latin/", page.encode("latin-1"), "text/html; charset=iso-8859-1")
     (event,) = JsonLdSource("page", url).fetch(Http(), ALL_TIME).events
     assert event.title == "Rust Zürich"
+    assert event.url == url
+    assert event.key == f"{url}#Rust Zürich@2026-05-01"
 
 
 def test_from_config_reads_a_relative_path(tmp_path: Path) -> None:
@@ -268,3 +273,26 @@ def test_parse_when_accepts_real_shapes(text: str, expected: date | datetime) ->
 def test_parse_when_rejects_what_it_cannot_repair(text: str) -> None:
     with pytest.raises(ValueError):
         parse_when(text)
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=10), inner, max_size=3),
+    max_leaves=8,
+)
+FIELDS = ("name", "startDate", "endDate", "url", "@id", "location", "organizer", "eventStatus", "geo", "description")
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    fields=st.dictionaries(st.sampled_from(FIELDS), JSON_VALUES | st.sampled_from(["2026-05-01", "9999-12-31"])),
+    start=st.sampled_from(["2026-05-01T18:00:00+02:00", "9999-12-31T23:00:00", "0001-01-01", "2026-05-01"]),
+)
+def test_arbitrary_event_fields_never_crash(fields: dict[str, object], start: str) -> None:
+    node = {"@type": "Event", "name": "Good", "startDate": start, **fields}
+    good = {"@type": "Event", "name": "Neighbour", "startDate": "2026-05-02"}
+    block = json.dumps([node, good]).replace("</", "<\\/")
+    page = f'<html><head><script type="application/ld+json">{block}</script></head></html>'.encode()
+    result = parse_page("page", page, "https://example.org/events/", Span(date.min, date.max))
+    assert "Neighbour" in {raw.title for raw in result.events}
+    assert all(line.startswith("page: ") for line in result.warnings)

@@ -130,6 +130,12 @@ def test_links_trim_punctuation_dedupe_and_reject_unsafe() -> None:
     ]
 
 
+def test_plain_text_keeps_ampersands_that_are_no_entity() -> None:
+    description = "Register: https://example.org/e?id=1&region=eu&section=2&amp;lang=de\nQ&A &copy; Rust"
+    assert links(description) == ["https://example.org/e?id=1&region=eu&section=2&lang=de"]
+    assert description_text(description).splitlines()[1] == "Q&A \u00a9 Rust"
+
+
 def test_plain_text_is_not_parsed_as_html() -> None:
     description = "We <3 Rust\nRSVP at <https://www.meetup.com/rust-berlin/events/123/>\n\n\n\nBring   snacks"
     assert description_text(description) == (
@@ -255,6 +261,7 @@ def test_detect_mode(location: str, title: str, description: str, has_address: b
         ("Rust &amp; Friends | `async` [Hybrid] 🦀", "Rust & Friends | `async` [Hybrid] 🦀"),
         ("Hack night 👩\u200d💻", "Hack night 👩\u200d💻"),
         ("ראסט מיטאפ", "ראסט מיטאפ"),
+        ("Q&A: R&D &region=EU &#x1F980;", "Q&A: R&D &region=EU \U0001f980"),
     ],
 )
 def test_clean_title(title: str, expected: str) -> None:
