@@ -4,18 +4,24 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
-from datetime import date
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from aggregator.config import load_config
-from aggregator.job import run_job
+from tqdm import tqdm
+
+from aggregator.config import Config, load_config
+from aggregator.job import BusyError, JobResult, render_job, run_job, write_outputs
+from aggregator.pipeline import SourceReport
+from aggregator.report import run_summary, status_table
+from aggregator.store import Store, StoreError
 from aggregator.tomltable import ConfigError
 from aggregator.window import next_issue_date
 from sources.http import Http
 
-EXIT_OK, EXIT_NO_SOURCE, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_NO_SOURCE, EXIT_USAGE, EXIT_BUSY = 0, 1, 2, 75
+FORMATS = {"markdown": "events.md", "ics": "events.ics", "json": "events.json"}
 
 
 def _version() -> str:
@@ -32,6 +38,17 @@ def _issue_date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {text!r}") from None
 
 
+def _common(parser: argparse.ArgumentParser, dated: bool = True) -> None:
+    parser.add_argument("--config", type=Path, default=Path("config.toml"), help="config file (default: ./config.toml)")
+    if dated:
+        parser.add_argument(
+            "--date",
+            type=_issue_date,
+            default=None,
+            help="issue date YYYY-MM-DD (default: the next Wednesday on or after today)",
+        )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="twir-events",
@@ -39,28 +56,56 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
     run = commands.add_parser(
         "run",
-        help="fetch every source and write events.md, events.ics, events.json",
-        description="Fetch every source, write events.md (the block), events.ics (the feed), regions/*.ics and "
-        "events.json to the output folder, and print the block.",
+        help="fetch every source, update the store, write the outputs and print the block",
+        description="Fetch every source into the store, write events.md (the block), events.ics (the feed), "
+        "regions/*.ics and events.json to the output folder, and print the block. "
+        "Exit status: 0 written, 1 no source could be read, 2 usage or configuration error, 75 another run is busy.",
     )
-    run.add_argument("--config", type=Path, default=Path("config.toml"), help="config file (default: ./config.toml)")
-    run.add_argument(
-        "--date",
-        type=_issue_date,
-        default=None,
-        help="issue date YYYY-MM-DD (default: the next Wednesday on or after today)",
+    _common(run)
+    run.add_argument("--quiet", action="store_true", help="no progress bar and no per-event warnings")
+
+    render = commands.add_parser(
+        "render",
+        help="build the outputs from the store alone, without fetching",
+        description="Write the outputs from what the store holds, and print one of them.",
     )
+    _common(render)
+    render.add_argument(
+        "--format", choices=sorted(FORMATS), default="markdown", help="what to print (default: markdown)"
+    )
+
+    status = commands.add_parser(
+        "status",
+        help="show every source's health, most urgent first",
+        description="A table of every source: last success, last error, events, staleness, bytes, time. "
+        "Exit status: 0 all healthy, 1 some failing or stale, 3 none healthy, 2 configuration error.",
+    )
+    _common(status, dated=False)
     return parser
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    config = load_config(args.config)
+def cmd_run(args: argparse.Namespace, config: Config) -> int:
     issue_date = args.date or next_issue_date(date.today())
-    result = run_job(config, issue_date, Http())
-    for line in result.collected.warnings:
-        print(f"warning: {line}", file=sys.stderr)
+    with tqdm(
+        total=len(config.sources),
+        unit="source",
+        desc="fetching",
+        file=sys.stderr,
+        disable=args.quiet or not sys.stderr.isatty(),
+        leave=False,
+    ) as bar:
+
+        def done(report: SourceReport) -> None:
+            bar.set_postfix_str(report.name[-30:], refresh=False)
+            bar.update()
+
+        with Http(config.http) as http:
+            result = run_job(config, issue_date, http, on_done=done)
+    _warn(result, args.quiet)
+    sys.stderr.write(run_summary(result, config.health, config.output_dir))
     if result.all_failed:
         print("error: no source could be read", file=sys.stderr)
         return EXIT_NO_SOURCE
@@ -68,17 +113,58 @@ def cmd_run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _warn(result: JobResult, quiet: bool) -> None:
+    if quiet:
+        return
+    for report in result.collected.reports:
+        for line in report.warnings:
+            print(f"warning: {line}", file=sys.stderr)
+
+
+def cmd_render(args: argparse.Namespace, config: Config) -> int:
+    issue_date = args.date or next_issue_date(date.today())
+    if not config.store_path.exists():
+        raise ConfigError(
+            f"{config.path}: store.path: {config.store_path} does not exist yet; run `twir-events run` first"
+        )
+    rendered = render_job(config, issue_date)
+    write_outputs(config, rendered.files)
+    sys.stdout.buffer.write(rendered.files[FORMATS[args.format]])
+    return EXIT_OK
+
+
+def cmd_status(args: argparse.Namespace, config: Config) -> int:
+    if not config.store_path.exists():
+        print(f"no store at {config.store_path}: nothing has run yet", file=sys.stderr)
+        return 3
+    with Store(config.store_path) as store:
+        health = store.source_health(datetime.now(UTC))
+    table, code = status_table(health, [spec.name for spec in config.sources], config.health)
+    sys.stdout.write(table)
+    return code
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace, Config], int]] = {
+    "run": cmd_run,
+    "render": cmd_render,
+    "status": cmd_status,
+}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args = build_parser().parse_args(argv)
     try:
-        if args.command == "run":
-            return cmd_run(args)
+        config = load_config(args.config)
+        return COMMANDS[args.command](args, config)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    parser.error(f"unknown command {args.command}")
-    return EXIT_USAGE
+    except StoreError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except BusyError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BUSY
 
 
 if __name__ == "__main__":

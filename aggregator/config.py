@@ -6,12 +6,17 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from apscheduler.triggers.cron import CronTrigger
+
 from aggregator.model import Mode
 from aggregator.tomltable import ConfigError, Table
 from sources import FACTORIES
 from sources.base import Source
+from sources.http import HttpSettings, http_settings_from_table
 
 DEFAULT_STATES = ("US", "CA", "AU")
+# Where the store and the HTTP cache live by default, next to the config file.
+STATE_DIR = ".twir-events"
 
 
 @dataclass(frozen=True)
@@ -42,14 +47,37 @@ class FeedSettings:
 
 
 @dataclass(frozen=True)
+class HealthSettings:
+    """When a source's data is stale, and when a fetch looks too bad to believe."""
+
+    stale_after_hours: float = 48.0
+    max_drop: float = 0.5
+    min_events: int = 4
+
+
+@dataclass(frozen=True)
+class ScheduleSettings:
+    """When `twir-events schedule` refreshes (a crontab expression, in UTC unless `timezone` says otherwise)."""
+
+    cron: str = "17 */6 * * *"
+    timezone: str = "UTC"
+    misfire_grace_seconds: int = 3600
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole validated configuration."""
 
     path: Path
     output_dir: Path
+    store_path: Path
     weeks: int = 4
     states: tuple[str, ...] = DEFAULT_STATES
     feed: FeedSettings = field(default_factory=FeedSettings)
+    http: HttpSettings = field(default_factory=HttpSettings)
+    health: HealthSettings = field(default_factory=HealthSettings)
+    schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
+    curation: Path | None = None
     sources: tuple[SourceSpec, ...] = ()
 
     @property
@@ -92,10 +120,65 @@ def load_config(path: Path) -> Config:
     )
     feed_table.finish()
 
+    store = root.table("store", {})
+    store_path = base / store.str("path", f"{STATE_DIR}/store.sqlite")
+    store.finish()
+
+    http = http_settings_from_table(root.table("http", {}), default_cache=f"{STATE_DIR}/http-cache.sqlite")
+    health = _health(root.table("health", {}))
+    schedule = _schedule(root.table("schedule", {}))
+
+    curation_table = root.table("curation", {})
+    curation = curation_table.str("path", "")
+    curation_table.finish()
+
     specs = [_source_spec(table, base) for entry in root.tables("source") for table in _expand_groups(entry)]
     _check_unique(specs, path)
     root.finish()
-    return Config(path=path, output_dir=output_dir, weeks=weeks, states=states, feed=feed, sources=tuple(specs))
+    return Config(
+        path=path,
+        output_dir=output_dir,
+        store_path=store_path,
+        weeks=weeks,
+        states=states,
+        feed=feed,
+        http=http,
+        health=health,
+        schedule=schedule,
+        curation=base / curation if curation else None,
+        sources=tuple(specs),
+    )
+
+
+def _health(table: Table) -> HealthSettings:
+    defaults = HealthSettings()
+    max_drop = table.float("max_drop", defaults.max_drop)
+    if not 0 < max_drop <= 1:
+        raise table.error("max_drop", f"expected a share between 0 and 1, got {max_drop:g}")
+    health = HealthSettings(
+        stale_after_hours=table.float("stale_after_hours", defaults.stale_after_hours),
+        max_drop=max_drop,
+        min_events=table.int("min_events", defaults.min_events, minimum=1),
+    )
+    table.finish()
+    return health
+
+
+def _schedule(table: Table) -> ScheduleSettings:
+    defaults = ScheduleSettings()
+    cron = table.str("cron", defaults.cron)
+    zone = table.str("timezone", defaults.timezone)
+    try:
+        CronTrigger.from_crontab(cron, timezone=zone)
+    except (ValueError, KeyError) as exc:
+        raise table.error("cron", f"not a valid crontab expression or time zone: {exc}") from None
+    schedule = ScheduleSettings(
+        cron=cron,
+        timezone=zone,
+        misfire_grace_seconds=table.int("misfire_grace_seconds", defaults.misfire_grace_seconds, minimum=1),
+    )
+    table.finish()
+    return schedule
 
 
 def _expand_groups(entry: Table) -> list[Table]:

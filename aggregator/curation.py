@@ -34,7 +34,7 @@ _canonical = lru_cache(maxsize=16384)(canonical_url)
 
 @dataclass(frozen=True)
 class Match:
-    """Which events a rule picks: every criterion given must hold."""
+    """Which events a rule picks: every criterion given must hold; links match in any spelling."""
 
     url: str = ""
     organizer: str = ""
@@ -42,7 +42,7 @@ class Match:
     day: date | None = None
 
     def __call__(self, event: Event) -> bool:
-        if self.url and _canonical(event.url) != self.url:
+        if self.url and _canonical(event.url) != _canonical(self.url):
             return False
         if self.organizer and not _by_organizer(event, self.organizer):
             return False
@@ -50,8 +50,8 @@ class Match:
             return False
         return self.day is None or event.first_day == self.day
 
-    def describe(self, written_url: str) -> str:
-        parts = [f"url {written_url}"] if self.url else []
+    def describe(self) -> str:
+        parts = [f"url {self.url}"] if self.url else []
         parts += [f"organizer {self.organizer!r}"] if self.organizer else []
         parts += [f"title /{self.title.pattern}/"] if self.title is not None else []
         parts += [f"date {self.day.isoformat()}"] if self.day is not None else []
@@ -62,7 +62,6 @@ class Match:
 class Exclude:
     """Drop the events a match picks."""
 
-    where: str
     label: str
     match: Match
     reason: str = ""
@@ -86,7 +85,6 @@ class Changes:
 class Patch:
     """Set fields of the events a match picks."""
 
-    where: str
     label: str
     match: Match
     changes: Changes
@@ -353,17 +351,17 @@ def _rule_error(table: Table, what: str) -> ConfigError:
 
 
 def _exclude(table: Table) -> Exclude:
-    match, written = _match(table)
+    match = _match(table)
     reason = table.str("reason", "").strip()
     table.finish()
-    return Exclude(table.where, f"{table.where} ({match.describe(written)})", match, reason)
+    return Exclude(f"{table.where} ({match.describe()})", match, reason)
 
 
 def _patch(table: Table) -> Patch:
-    match, written = _match(table)
+    match = _match(table)
     changes = _changes(table.table("set"))
     table.finish()
-    return Patch(table.where, f"{table.where} ({match.describe(written)})", match, changes)
+    return Patch(f"{table.where} ({match.describe()})", match, changes)
 
 
 def _group(table: Table) -> Group:
@@ -392,19 +390,17 @@ def _decision(table: Table) -> Decision:
     return Decision(table.where, f"{table.where} ({', '.join(urls)})", tuple(canonical))
 
 
-def _match(table: Table) -> tuple[Match, str]:
-    """The rule's match and its url as written (for messages)."""
-    written = _url(table, "url") if table.has("url") else ""
+def _match(table: Table) -> Match:
+    url = _url(table, "url") if table.has("url") else ""
     organizer = _text(table, "organizer") if table.has("organizer") else ""
-    if not written and not organizer:
+    if not url and not organizer:
         raise _rule_error(table, "needs a url or an organizer to say which events it is for")
-    match = Match(
-        url=_canonical(written),
+    return Match(
+        url=url,
         organizer=organizer,
         title=_regex(table, "title") if table.has("title") else None,
         day=_day(table, "date") if table.has("date") else None,
     )
-    return match, written
 
 
 def _changes(table: Table) -> Changes:

@@ -1,71 +1,262 @@
-"""`run` as a library call: collect, build the issue, write events.md, events.ics, regions/ and events.json."""
+"""`run` and `render` as library calls: refresh the store from the sources, then build every output from the store."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from datetime import date
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from aggregator.config import Config
-from aggregator.pipeline import Collected, Issue, SourceReport, build_issue, collect, fetch_span, in_feed, merged
+from filelock import FileLock, Timeout
+
+from aggregator.config import Config, HealthSettings
+from aggregator.curation import Curation, CurationResult, load_curation
+from aggregator.merge import PossibleDuplicate, merge
+from aggregator.model import Event
+from aggregator.pipeline import (
+    Collected,
+    Issue,
+    SourceReport,
+    SourceRun,
+    build_issue,
+    collect,
+    fetch_span,
+    in_feed,
+    ranker,
+)
+from aggregator.store import FetchRecord, Outcome, SourceHealth, Store, StoredEvent, SyncStats
 from output.files import write_if_changed
-from output.ics import render_feed, render_region_feeds
+from output.ics import Revision, render_feed, render_region_feeds
 from output.jsonfile import render_json
 from output.markdown import render_block
 from sources.http import Http
 
 
+class BusyError(Exception):
+    """Another run holds the lock on this store."""
+
+
 @dataclass
-class JobResult:
-    """What a run produced: the block, the collection behind it and the files it wrote."""
+class SourceOutcome:
+    """How a fetch was judged: `ok` (stored), `failed` or `suspect` (last good events kept)."""
+
+    report: SourceReport
+    outcome: Outcome
+    reason: str = ""
+    stats: SyncStats | None = None
+
+
+@dataclass
+class Rendered:
+    """Everything built from the store for one issue: the block, the files and what the editor should review."""
 
     block: str
     issue: Issue
+    files: dict[str, bytes]
+    possible_duplicates: list[PossibleDuplicate]
+    curation: CurationResult
+    health: list[SourceHealth]
+
+
+@dataclass
+class JobResult:
+    """A whole run: what each source did, what was rendered and which files changed."""
+
+    rendered: Rendered
     collected: Collected
-    written: dict[Path, bool]
+    outcomes: list[SourceOutcome]
+    written: dict[Path, bool] = field(default_factory=dict)
+
+    @property
+    def block(self) -> str:
+        return self.rendered.block
 
     @property
     def all_failed(self) -> bool:
-        return bool(self.collected.reports) and not any(r.ok for r in self.collected.reports)
+        return bool(self.outcomes) and not any(o.report.ok for o in self.outcomes)
 
 
-def run_job(config: Config, issue_date: date, http: Http) -> JobResult:
-    """Fetch every source and write the outputs of the issue dated `issue_date`."""
+@contextmanager
+def run_lock(config: Config) -> Iterator[None]:
+    """Stop two runs on one store from overlapping: the second one fails at once with BusyError."""
+    path = config.store_path.with_name(config.store_path.name + ".lock")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(path), timeout=0)
+    try:
+        with lock:
+            yield
+    except Timeout:
+        raise BusyError(f"another twir-events run is using {config.store_path} (lock {path})") from None
+
+
+def run_job(
+    config: Config,
+    issue_date: date,
+    http: Http,
+    now: datetime | None = None,
+    on_done: Callable[[SourceReport], None] | None = None,
+) -> JobResult:
+    """Fetch every source into the store, then write the outputs of the issue dated `issue_date`."""
+    now = now or datetime.now(UTC)
+    curation = load_curation(config.curation) if config.curation else Curation.empty()
+    with run_lock(config), Store(config.store_path) as store:
+        span = fetch_span(config, issue_date)
+        collected = collect(config.sources, http, span, on_done=on_done)
+        covered = (max(span.start, now.date()), span.end)
+        outcomes = [settle(store, run, config.health, covered, now) for run in collected.runs]
+        rendered = render(config, store, issue_date, now, curation)
+        written = write_outputs(config, rendered.files)
+    return JobResult(rendered, collected, outcomes, written)
+
+
+def render_job(config: Config, issue_date: date, now: datetime | None = None) -> Rendered:
+    """Build the outputs of an issue from the store alone, without fetching."""
+    now = now or datetime.now(UTC)
+    curation = load_curation(config.curation) if config.curation else Curation.empty()
+    with run_lock(config), Store(config.store_path) as store:
+        return render(config, store, issue_date, now, curation)
+
+
+def settle(
+    store: Store, run: SourceRun, health: HealthSettings, covered: tuple[date, date], now: datetime
+) -> SourceOutcome:
+    """Store a source's events unless its fetch failed or looks suspect; log the fetch either way."""
+    report = run.report
+    outcome: SourceOutcome
+    if run.events is None:
+        outcome = SourceOutcome(report, "failed", report.error)
+    else:
+        previous = sum(
+            1 for s in store.events_of(report.name) if s.removed_at is None and s.event.last_day >= now.date()
+        )
+        fresh = sum(1 for e in run.events if e.last_day >= now.date())
+        reason = suspect_reason(previous, fresh, health)
+        if reason:
+            outcome = SourceOutcome(report, "suspect", reason)
+        else:
+            outcome = SourceOutcome(report, "ok", stats=store.sync_source(report.name, run.events, now, covered))
+    store.record_fetch(
+        FetchRecord(
+            source=report.name,
+            started=now,
+            outcome=outcome.outcome,
+            status=report.status,
+            bytes=report.bytes,
+            duration=report.seconds,
+            events=report.events,
+            error=outcome.reason,
+        )
+    )
+    return outcome
+
+
+def suspect_reason(previous: int, fresh: int, health: HealthSettings) -> str:
+    """Why a fetch is too bad to believe (all upcoming events gone, or a sudden large drop), else ""."""
+    if previous and not fresh:
+        return f"returned no upcoming events (had {previous}); keeping the previous ones"
+    if previous >= health.min_events and fresh < previous * (1 - health.max_drop):
+        return f"upcoming events dropped from {previous} to {fresh}; keeping the previous ones"
+    return ""
+
+
+def render(config: Config, store: Store, issue_date: date, now: datetime, curation: Curation) -> Rendered:
+    """Merge, curate, window and write-out what the store holds for the configured sources."""
     span = fetch_span(config, issue_date)
-    collected = collect(config.sources, http, span)
-    merge_result = merged(collected.events, config.sources)
-    issue = build_issue(merge_result.events, issue_date, config.weeks, config.states)
+    names = [spec.name for spec in config.sources]
+    current = [stored.event for stored in store.current_events(names)]
+    tombstones = [s for s in _removed(store, names) if s.event.last_day >= span.start]
+    dead = {s.event.key for s in tombstones}
+    rank = ranker(config.sources)
+    # A removed event still takes part in matching, so another source's stale copy cannot resurrect it.
+    merged = merge([*current, *(s.event for s in tombstones)], lambda e: 2 * rank(e) + (e.key in dead))
+    alive = [event for event in merged.events if event.key not in dead]
+    curated = curation.apply(alive)
+    events = curated.events
+    issue = build_issue(events, issue_date, config.weeks, config.states)
+    feed_events = in_feed(events, span)
+    # Removed in the source's latest fetch: published once as CANCELLED so calendar apps drop it too.
+    just_removed = {
+        s.event.key: (s.event, s.removed_at)
+        for s in tombstones
+        if s.removed_at is not None and s.removed_at == store.last_success(s.source)
+    }
+    cancelled = [event for event, _ in just_removed.values()]
+    revisions = {key: Revision(*stamp) for key, stamp in store.publish([*feed_events, *cancelled], now).items()}
+    for key, (_, removed_at) in just_removed.items():
+        revisions[key] = Revision(revisions[key].sequence + 1, removed_at, cancelled=True)
+    store.save_issue(issue_date, issue.events, now)
+    by_key = {event.key: event for event in merged.events}
+    possible = [
+        pair
+        for pair in merged.possible_duplicates
+        if pair.first in by_key
+        and pair.second in by_key
+        and not {pair.first, pair.second} & dead
+        and not curation.decided(by_key[pair.first].url, by_key[pair.second].url)
+    ]
+    health = store.source_health(now)
     block = render_block(issue.window, issue.sections, config.states)
-    written: dict[Path, bool] = {}
-    if collected.reports and not any(r.ok for r in collected.reports):
-        return JobResult(block, issue, collected, written)
-    feed_events = in_feed(merge_result.events, span)
+    files = _files(config, block, issue, [*feed_events, *cancelled], revisions, possible, curated, health, now)
+    return Rendered(block, issue, files, possible, curated, health)
+
+
+def write_outputs(config: Config, files: dict[str, bytes]) -> dict[Path, bool]:
+    """Write each output atomically, only when its content changed; map each path to whether it did."""
+    return {config.output_dir / name: write_if_changed(config.output_dir / name, data) for name, data in files.items()}
+
+
+def stale_sources(health: Sequence[SourceHealth], settings: HealthSettings) -> list[str]:
+    """Sources whose last good data is older than the configured age (or that never succeeded)."""
+    limit = timedelta(hours=settings.stale_after_hours).total_seconds()
+    return [h.name for h in health if h.age_seconds is None or h.age_seconds > limit]
+
+
+def _removed(store: Store, names: Sequence[str]) -> list[StoredEvent]:
+    return [s for name in names for s in store.events_of(name) if s.removed_at is not None]
+
+
+def _files(
+    config: Config,
+    block: str,
+    issue: Issue,
+    feed_events: list[Event],
+    revisions: dict[str, Revision],
+    possible: list[PossibleDuplicate],
+    curated: CurationResult,
+    health: list[SourceHealth],
+    now: datetime,
+) -> dict[str, bytes]:
     feed = config.feed
+    common = {"name": feed.name, "description": feed.description, "refresh": feed.refresh, "states": config.states}
+    stale = set(stale_sources(health, config.health))
     files = {
         "events.md": block.encode(),
-        "events.ics": render_feed(
-            feed_events, name=feed.name, description=feed.description, refresh=feed.refresh, states=config.states
-        ),
+        "events.ics": render_feed(feed_events, revisions=revisions, **common),  # type: ignore[arg-type]
         "events.json": render_json(
-            feed_events,
+            [e for e in feed_events if not revisions.get(e.key, Revision(0, now)).cancelled],
             window=issue.window,
             states=config.states,
             extra={
-                "sources": [_report_json(r) for r in collected.reports],
-                "possible_duplicates": [asdict(pair) for pair in merge_result.possible_duplicates],
+                "possible_duplicates": [asdict(pair) for pair in possible],
+                "excluded": [
+                    {"key": event.key, "title": event.title, "reason": why} for event, why in curated.excluded
+                ],
+                "unused_curation_rules": curated.unused_rules,
+                "sources": [
+                    {
+                        "name": h.name,
+                        "last_outcome": h.last_outcome,
+                        "last_error": h.last_error,
+                        "events": h.events,
+                        "stale": h.name in stale,
+                    }
+                    for h in health
+                    if h.name in {spec.name for spec in config.sources}
+                ],
             },
         ).encode(),
     }
-    regions = render_region_feeds(
-        feed_events, name=feed.name, description=feed.description, refresh=feed.refresh, states=config.states
-    )
+    regions = render_region_feeds(feed_events, revisions=revisions, **common)  # type: ignore[arg-type]
     files.update({f"regions/{slug}.ics": body for slug, body in regions.items()})
-    for relative, data in files.items():
-        path = config.output_dir / relative
-        written[path] = write_if_changed(path, data)
-    return JobResult(block, issue, collected, written)
-
-
-def _report_json(report: SourceReport) -> dict[str, object]:
-    fields = ("name", "type", "ok", "error", "events", "dropped", "warnings")
-    return {name: getattr(report, name) for name in fields}
+    return files

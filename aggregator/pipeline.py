@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -34,6 +34,8 @@ class SourceReport:
     events: int = 0
     dropped: int = 0
     seconds: float = 0.0
+    status: int | None = None
+    bytes: int = 0
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -42,11 +44,27 @@ class SourceReport:
 
 
 @dataclass
-class Collected:
-    """Every normalized event of a run and a report per source."""
+class SourceRun:
+    """One source's fetch: its report, and its normalized events (None when the fetch failed)."""
 
-    events: list[Event]
-    reports: list[SourceReport]
+    spec: SourceSpec
+    report: SourceReport
+    events: list[Event] | None
+
+
+@dataclass
+class Collected:
+    """What every source returned in one run, in config order."""
+
+    runs: list[SourceRun]
+
+    @property
+    def events(self) -> list[Event]:
+        return [event for run in self.runs for event in run.events or ()]
+
+    @property
+    def reports(self) -> list[SourceReport]:
+        return [run.report for run in self.runs]
 
     @property
     def warnings(self) -> list[str]:
@@ -83,13 +101,17 @@ def fetch_source(spec: SourceSpec, http: Http, span: Span) -> tuple[SourceResult
     report = SourceReport(spec.name, spec.type)
     began = time.monotonic()
     result: SourceResult | None = None
+    own = http.for_source(spec.name)
     try:
-        result = spec.source.fetch(http, span)
+        result = spec.source.fetch(own, span)
     except SourceError as exc:
         report.error = str(exc)
     except Exception as exc:  # a bug or an unforeseen input in one source must not end the run
         report.error = f"unexpected {type(exc).__name__}: {exc}"
     report.seconds = time.monotonic() - began
+    transfers = own.transfers
+    report.bytes = sum(t.bytes_received for t in transfers)
+    report.status = transfers[-1].status if transfers else None
     return result, report
 
 
@@ -123,18 +145,18 @@ def collect(
 ) -> Collected:
     """Fetch all sources concurrently and normalize what they return, in config order."""
     specs = list(specs)
-    events: list[Event] = []
-    reports: list[SourceReport] = []
+    runs: list[SourceRun] = []
     with ThreadPoolExecutor(max_workers=max(1, min(workers, len(specs) or 1))) as pool:
-        futures = [pool.submit(fetch_source, spec, http, span) for spec in specs]
-        for spec, future in zip(specs, futures, strict=True):
+        futures = {pool.submit(fetch_source, spec, http, span): index for index, spec in enumerate(specs)}
+        for future in as_completed(futures):
+            spec = specs[futures[future]]
             result, report = future.result()
-            if result is not None:
-                events.extend(normalize_result(spec, result, report))
-            reports.append(report)
+            events = normalize_result(spec, result, report) if result is not None else None
+            runs.append(SourceRun(spec, report, events))
             if on_done is not None:
                 on_done(report)
-    return Collected(events, reports)
+    order = {spec.name: index for index, spec in enumerate(specs)}
+    return Collected(sorted(runs, key=lambda run: order[run.spec.name]))
 
 
 def ranker(specs: Iterable[SourceSpec]) -> Callable[[Event], int]:

@@ -12,7 +12,7 @@ import sqlite3
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Literal, get_args
@@ -60,8 +60,27 @@ def _schema_1(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX fetches_by_source ON fetches (source, started)")
 
 
+def _schema_2(db: sqlite3.Connection) -> None:
+    # What the feed last published per event: SEQUENCE and LAST-MODIFIED follow the merged, curated event.
+    db.execute(
+        """CREATE TABLE published (
+            key TEXT PRIMARY KEY,
+            hash TEXT NOT NULL,
+            sequence INTEGER NOT NULL DEFAULT 0,
+            last_changed TEXT NOT NULL
+        )"""
+    )
+    db.execute(
+        """CREATE TABLE issues (
+            issue_date TEXT PRIMARY KEY,
+            events TEXT NOT NULL,
+            rendered_at TEXT NOT NULL
+        )"""
+    )
+
+
 # Step n brings a file from schema version n-1 to n; a new schema is one more function appended here.
-MIGRATIONS: tuple[Migration, ...] = (_schema_1,)
+MIGRATIONS: tuple[Migration, ...] = (_schema_1, _schema_2)
 
 _EVENT_COLUMNS = "key, source, data, first_seen, last_seen, last_changed, sequence, removed_at"
 
@@ -151,10 +170,14 @@ class Store:
     def close(self) -> None:
         self._db.close()
 
-    def sync_source(self, source: str, events: Sequence[Event], now: datetime) -> SyncStats:
+    def sync_source(
+        self, source: str, events: Sequence[Event], now: datetime, covered: tuple[date, date] | None = None
+    ) -> SyncStats:
         """Make `events` the source's current events, all in one transaction.
 
-        A key listed twice keeps its first event. A key of another source raises StoreError and writes nothing.
+        Only events overlapping `covered` (the days the fetch could see) are removed when missing: a
+        meetup's past events drop off its page but still happened. A key listed twice keeps its first
+        event. A key of another source raises StoreError and writes nothing.
         """
         stamp = _stamp(now)
         added = changed = unchanged = 0
@@ -192,8 +215,15 @@ class Store:
                 else:
                     added += 1
             gone = [key for key, (_, removed_at) in known.items() if removed_at is None and key not in seen]
+            if covered is not None:
+                gone = [key for key in gone if self._overlaps(db, key, covered)]
             db.executemany("UPDATE events SET removed_at = ? WHERE key = ?", [(stamp, key) for key in gone])
         return SyncStats(added=added, changed=changed, removed=len(gone), unchanged=unchanged)
+
+    def _overlaps(self, db: sqlite3.Connection, key: str, days: tuple[date, date]) -> bool:
+        (data,) = db.execute("SELECT data FROM events WHERE key = ?", (key,)).fetchone()
+        event = event_from_dict(json.loads(data))
+        return event.first_day <= days[1] and event.last_day >= days[0]
 
     def current_events(self, sources: Collection[str] | None = None) -> list[StoredEvent]:
         """Events not removed, of every source or only of `sources`, by key."""
@@ -217,6 +247,38 @@ class Store:
             "SELECT COUNT(*) FROM events WHERE source = ? AND removed_at IS NULL", (source,)
         ).fetchone()
         return int(row[0])
+
+    def publish(self, events: Sequence[Event], now: datetime) -> dict[str, tuple[int, datetime]]:
+        """SEQUENCE and LAST-MODIFIED per event key for the feed; both move only when the content does."""
+        stamp = _stamp(now)
+        stamps: dict[str, tuple[int, datetime]] = {}
+        with self._transaction() as db:
+            for event in events:
+                digest = content_hash(event)
+                row = db.execute(
+                    "SELECT hash, sequence, last_changed FROM published WHERE key = ?", (event.key,)
+                ).fetchone()
+                if row is None:
+                    db.execute("INSERT INTO published VALUES (?, ?, 0, ?)", (event.key, digest, stamp))
+                    row = (digest, 0, stamp)
+                elif row[0] != digest:
+                    row = (digest, row[1] + 1, stamp)
+                    db.execute(
+                        "UPDATE published SET hash = ?, sequence = ?, last_changed = ? WHERE key = ?", (*row, event.key)
+                    )
+                stamps[event.key] = (int(row[1]), datetime.fromisoformat(row[2]))
+        return stamps
+
+    def save_issue(self, issue_date: date, events: Sequence[Event], now: datetime) -> None:
+        """Remember the events an issue listed, so a later `diff` can compare issues."""
+        data = json.dumps([event_to_dict(e) for e in events], sort_keys=True, allow_nan=False)
+        with self._transaction() as db:
+            db.execute("INSERT OR REPLACE INTO issues VALUES (?, ?, ?)", (issue_date.isoformat(), data, _stamp(now)))
+
+    def issue(self, issue_date: date) -> list[Event] | None:
+        """The events saved for an issue, or None when that issue was never built."""
+        row = self._db.execute("SELECT events FROM issues WHERE issue_date = ?", (issue_date.isoformat(),)).fetchone()
+        return None if row is None else [event_from_dict(item) for item in json.loads(row[0])]
 
     def record_fetch(self, record: FetchRecord) -> None:
         """Append one fetch to the log."""

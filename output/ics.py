@@ -1,14 +1,15 @@
 """The RFC 5545 feed of all events, and one feed per TWiR section.
 
 Output is a pure function of the events: running twice gives the same bytes. DTSTAMP and
-LAST-MODIFIED come from `stamps` (the store knows when an event last changed); without a
-stamp they are the event's start instant in UTC, which moves when the event is rescheduled
+LAST-MODIFIED come from a `Revision` (the store knows when an event last changed); without
+one they are the event's start instant in UTC, which moves when the event is rescheduled
 and never depends on the time of the run.
 """
 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from collections.abc import Collection, Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -31,6 +32,15 @@ ZONE_LAST_DATE = date(2040, 1, 1)
 MODE_TEXT = {Mode.IN_PERSON: "in person", Mode.VIRTUAL: "online", Mode.HYBRID: "hybrid (in person and online)"}
 
 
+@dataclass(frozen=True)
+class Revision:
+    """What the store knows of an event's published history: calendar apps update on a higher SEQUENCE."""
+
+    sequence: int
+    modified: datetime
+    cancelled: bool = False
+
+
 def render_feed(
     events: Iterable[Event],
     *,
@@ -38,8 +48,7 @@ def render_feed(
     description: str,
     refresh: str = "PT6H",
     states: Collection[str],
-    stamps: Mapping[str, datetime] | None = None,
-    sequences: Mapping[str, int] | None = None,
+    revisions: Mapping[str, Revision] | None = None,
 ) -> bytes:
     """One VCALENDAR with a VEVENT per event (one per key), sorted by first day and key."""
     interval = _duration(refresh)
@@ -56,7 +65,7 @@ def render_feed(
     for event in sorted(events, key=_order):
         unique.setdefault(event.key, event)
     for event in unique.values():
-        calendar.add_component(_vevent(event, states, stamps or {}, sequences or {}))
+        calendar.add_component(_vevent(event, states, (revisions or {}).get(event.key)))
     _add_timezones(calendar)
     return bytes(calendar.to_ical())
 
@@ -68,8 +77,7 @@ def render_region_feeds(
     description: str,
     refresh: str = "PT6H",
     states: Collection[str],
-    stamps: Mapping[str, datetime] | None = None,
-    sequences: Mapping[str, int] | None = None,
+    revisions: Mapping[str, Revision] | None = None,
 ) -> dict[str, bytes]:
     """A feed per TWiR section keyed by slug (`virtual`, `north-america`, ...); empty ones too, so URLs stay valid."""
     buckets: dict[str, list[Event]] = {section: [] for section in REGIONS}
@@ -83,8 +91,7 @@ def render_region_feeds(
             description=description,
             refresh=refresh,
             states=states,
-            stamps=stamps,
-            sequences=sequences,
+            revisions=revisions,
         )
         for section, members in buckets.items()
     }
@@ -100,16 +107,15 @@ def uid(key: str) -> str:
     return f"{hashlib.sha1(key.encode('utf-8')).hexdigest()[:16]}@{UID_DOMAIN}"
 
 
-def _vevent(
-    event: Event, states: Collection[str], stamps: Mapping[str, datetime], sequences: Mapping[str, int]
-) -> VEvent:
+def _vevent(event: Event, states: Collection[str], revision: Revision | None) -> VEvent:
     start, end = _times(event)
-    stamp = _utc(stamps.get(event.key) or _instant(event.start))
+    stamp = _utc(revision.modified if revision else _instant(event.start))
     vevent = VEvent()
     vevent.add("uid", uid(event.key))
     vevent.add("dtstamp", stamp)
     vevent.add("last-modified", stamp)
-    vevent.add("sequence", sequences.get(event.key, 0))
+    vevent.add("sequence", revision.sequence if revision else 0)
+    vevent.add("status", "CANCELLED" if revision and revision.cancelled else "CONFIRMED")
     vevent.add("summary", title_text(event.title))
     vevent.add("dtstart", start)
     if end is not None:

@@ -58,6 +58,20 @@ class ParsedItem:
     title_line: int | None
 
 
+@dataclass(frozen=True)
+class ParsedBlock:
+    """A block read back: listings, `### ` headers and unreadable lines; `start`/`end` bound it (1-based lines).
+
+    `start` is the `Rusty Events between` line (0 when there is none), `end` the first line after the block.
+    """
+
+    items: list[ParsedItem]
+    headers: list[tuple[int, str]]
+    unreadable: list[int]
+    start: int
+    end: int
+
+
 def clean_text(text: str) -> str:
     """Drop zero-width spaces, turn line breaks and control characters into one space, trim."""
     return _LINE_BREAK.sub(" ", text.translate(_INVISIBLE)).strip()
@@ -106,16 +120,26 @@ def event_lines(event: Event, states: Collection[str]) -> tuple[str, str]:
 
 def parse_block(text: str) -> list[ParsedItem]:
     """Every listing in the block found in `text` (or in all of `text` when it has no `Rusty Events` line)."""
+    return read_block(text).items
+
+
+def read_block(text: str) -> ParsedBlock:
+    """The block found in `text` (or all of `text` when it has no `Rusty Events` line), line by line."""
     lines = text.splitlines()
     start = next((i + 1 for i, line in enumerate(lines) if line.startswith(_BLOCK_START)), 0)
     items: list[ParsedItem] = []
+    headers: list[tuple[int, str]] = []
+    unreadable: list[int] = []
     section = ""
+    end = len(lines) + 1
     for number in range(start, len(lines)):
         line = lines[number].rstrip()
         if _BLOCK_END.match(line):
+            end = number + 1
             break
         if header := _SECTION.match(line):
             section = header.group(1)
+            headers.append((number + 1, section))
             continue
         if item := _parse_event_line(line, number + 1, section):
             items.append(item)
@@ -124,7 +148,9 @@ def parse_block(text: str) -> list[ParsedItem]:
         if title_match and items and items[-1].title_line is None and items[-1].line == number:
             title, url = _parse_field(title_match.group(1), bold=True)
             items[-1] = replace(items[-1], title=title, url=url, title_line=number + 1)
-    return items
+        elif line.strip():
+            unreadable.append(number + 1)
+    return ParsedBlock(items, headers, unreadable, start, end)
 
 
 def _parse_event_line(line: str, number: int, section: str) -> ParsedItem | None:

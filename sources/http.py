@@ -68,7 +68,11 @@ class FetchError(Exception):
 
 @dataclass(frozen=True)
 class HttpSettings:
-    """How every request behaves; config builds it from the `[http]` table (see http_settings_from_table)."""
+    """How every request behaves; config builds it from the `[http]` table (see http_settings_from_table).
+
+    `deadline` bounds a whole request, retries and back-off included; `backoff` is the first back-off step
+    (doubling per retry, fully jittered); `max_wait` bounds the total back-off; `cache` None means no cache.
+    """
 
     user_agent_contact: str = DEFAULT_CONTACT
     timeout_connect: float = 10.0
@@ -202,6 +206,7 @@ class Http:
         except requests.RequestException:
             raise FetchError(f"invalid URL {url!r}") from None
         merged = {"User-Agent": self.settings.user_agent, **(headers or {})}
+        # The slot is held through retries and back-off, so other threads do not pile onto a struggling host.
         with self._pool.slot(urlsplit(full).hostname or ""):
             call = _Call(self.settings, self._pool.session(), method, full, merged, json, data)
             outcome = call.run()
@@ -587,13 +592,13 @@ def _size(limit: int) -> str:
     return f"{limit / MB:.3g} MB" if limit >= MB else f"{limit} bytes"
 
 
-def http_settings_from_table(table: Table) -> HttpSettings:
+def http_settings_from_table(table: Table, default_cache: str = "") -> HttpSettings:
     """Read the `[http]` table strictly: every key is optional, wrong types and unknown keys are ConfigErrors."""
     defaults = HttpSettings()
     contact = table.str("user_agent_contact", defaults.user_agent_contact)
     if not contact.startswith(("https://", "http://", "mailto:")):
         raise table.error("user_agent_contact", f"expected an http(s) or mailto: URL, got {contact!r}")
-    cache = table.str("cache", "")
+    cache = table.str("cache", default_cache)
     settings = HttpSettings(
         user_agent_contact=contact,
         timeout_connect=_number(table, "timeout_connect", defaults.timeout_connect, positive=True),

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import replace
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import icalendar
@@ -23,9 +23,14 @@ GOLDEN = Path(__file__).with_name("golden")
 ISSUE = date(2026, 11, 25)
 
 
-def run_demo(out: Path) -> JobResult:
-    config = replace(load_config(ROOT / "examples" / "demo" / "config.toml"), output_dir=out)
-    return run_job(config, ISSUE, Http())
+NOW = datetime(2026, 11, 22, 6, 0, tzinfo=UTC)
+
+
+def run_demo(out: Path, now: datetime = NOW) -> JobResult:
+    config = replace(
+        load_config(ROOT / "examples" / "demo" / "config.toml"), output_dir=out, store_path=out / "store.sqlite"
+    )
+    return run_job(config, ISSUE, Http(), now=now)
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +121,7 @@ def test_second_run_writes_nothing_and_files_are_byte_identical(tmp_path: Path) 
     first = run_demo(tmp_path)
     assert all(first.written.values())
     snapshot = {path: path.read_bytes() for path in first.written}
-    second = run_demo(tmp_path)
+    second = run_demo(tmp_path, NOW + timedelta(hours=6))
     assert not any(second.written.values())
     assert {path: path.read_bytes() for path in second.written} == snapshot
 

@@ -167,7 +167,7 @@ def test_bad_refresh_is_a_clear_error() -> None:
 def test_stamps_and_sequences_are_used_and_default_stamp_is_the_start() -> None:
     key = "meetup:berlin-1"
     stamp = datetime(2026, 5, 1, 12, 30, tzinfo=BERLIN)
-    vevents = by_uid(render(EVENTS, stamps={key: stamp}, sequences={key: 3}))
+    vevents = by_uid(render(EVENTS, revisions={key: Revision(3, stamp)}))
     changed = vevents[uid(key)]
     assert changed.dtstamp.value == stamp
     assert changed.dtstamp.value.utcoffset() == timedelta(0)

@@ -15,7 +15,7 @@ from werkzeug import Request, Response
 from aggregator.model import Mode, RawEvent
 from aggregator.tomltable import ConfigError, Table
 from sources.base import SourceError, SourceResult, Span
-from sources.http import Http
+from sources.http import Http, HttpSettings
 from sources.luma import MAX_PAGES, LumaSource, from_config
 
 REAL = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "real" / "luma"
@@ -66,7 +66,7 @@ def by_key(result: SourceResult) -> dict[str, RawEvent]:
 
 
 def fetch(server: HTTPServer, span: Span = MAY_2026, **kwargs: str) -> SourceResult:
-    return source(server, **kwargs).fetch(Http(), span)
+    return source(server, **kwargs).fetch(Http(HttpSettings(retries=0)), span)
 
 
 def local(value: date | datetime | None) -> datetime:
