@@ -95,7 +95,9 @@ def _organizer(raw: RawEvent, url: str, overrides: Overrides) -> tuple[str, str]
     """Config override, else the event's own data, else what the event link implies."""
     name, link = text.organizer(raw.description)
     name = overrides.organizer or text.clean_name(raw.organizer) or name
-    link = urls.safe_url(overrides.organizer_url or raw.organizer_url or link) or (
+    # An unsafe link in one place must not hide a safe one further down.
+    candidates = (overrides.organizer_url, raw.organizer_url, link)
+    link = next((safe for candidate in candidates if (safe := urls.safe_url(candidate))), "") or (
         urls.organizer_url_for(url) if url else ""
     )
     if not name and link:

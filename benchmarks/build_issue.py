@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 import icalendar
 
 from aggregator.config import Config, load_config
-from aggregator.model import RawEvent
+from aggregator.model import Event, RawEvent
 from aggregator.pipeline import SourceReport, build_issue, collect, fetch_source, fetch_span, merged, normalize_result
 from output.markdown import render_block
 from sources.base import SourceResult, Span
@@ -321,3 +321,82 @@ def generate_calendar(events: int, seed: int = SEED, issue_date: date = ISSUE_DA
     life = Span(DATA_START, max(generator.latest, horizon))
     generated = Generated(Path(), series, events - series, generator.overrides, generator.exdates, life)
     return calendar.to_ical(), generated
+
+
+CONFIG = """\
+[issue]
+weeks = 4
+
+# The feed must not widen the span: this benchmark times the issue's block only.
+[feed]
+past_days = 0
+future_days = 1
+
+[[source]]
+name = "Rust Community Calendar (generated)"
+type = "ics"
+url = "calendar.ics"
+"""
+
+
+def write_workspace(directory: Path, events: int, seed: int = SEED) -> Generated:
+    """Write calendar.ics and a config.toml reading it into `directory`."""
+    body, generated = generate_calendar(events, seed)
+    (directory / "calendar.ics").write_bytes(body)
+    config = directory / "config.toml"
+    config.write_text(CONFIG, encoding="utf-8")
+    return Generated(config, generated.series, generated.singles, generated.overrides, generated.exdates, generated.life)
+
+
+def windowed(config: Config, http: Http, issue_date: date) -> Built:
+    """The pipeline as `run` does it: recurrences expanded over the fetch span only."""
+    collected = collect(config.sources, http, fetch_span(config, issue_date))
+    raw = sum(report.events + report.dropped for report in collected.reports)
+    return _finish(config, collected.events, raw, issue_date)
+
+
+def whole_life(config: Config, http: Http, issue_date: date, life: Span) -> Built:
+    """The baseline: every series expanded over its whole life, then filtered to the span, then the same steps."""
+    span = fetch_span(config, issue_date)
+    events = []
+    raw = 0
+    for spec in config.sources:
+        result, report = fetch_source(spec, http, life)
+        if result is None:
+            raise RuntimeError(f"{spec.name}: {report.error}")
+        raw += len(result.events)
+        kept = [event for event in result.events if _touches(event, span)]
+        events.extend(normalize_result(spec, SourceResult(kept, result.warnings), SourceReport(spec.name, spec.type)))
+    return _finish(config, events, raw, issue_date)
+
+
+def _touches(raw: RawEvent, span: Span) -> bool:
+    """Overlap with the span padded a day each side, as the pipeline's own expansion pads it."""
+    first = raw.start.date() if isinstance(raw.start, datetime) else raw.start
+    end = raw.end if raw.end is not None else raw.start
+    last = end.date() if isinstance(end, datetime) else end
+    return first <= span.end + timedelta(days=1) and last >= span.start - timedelta(days=1)
+
+
+def _finish(config: Config, events: Sequence[Event], raw: int, issue_date: date) -> Built:
+    issue = build_issue(merged(events, config.sources).events, issue_date, config.weeks, config.states)
+    block = render_block(issue.window, issue.sections, config.states)
+    return Built(block, raw, sum(len(items) for _, items in issue.sections))
+
+
+def measure(run: Callable[[], Built], repeat: int) -> Measured:
+    """Wall time of `repeat` runs, then one more run under tracemalloc for its peak."""
+    seconds = []
+    built = None
+    for _ in range(repeat):
+        began = time.perf_counter()
+        built = run()
+        seconds.append(time.perf_counter() - began)
+    tracemalloc.start()
+    try:
+        run()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert built is not None
+    return Measured(seconds, peak, built)

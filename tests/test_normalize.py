@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from markdown_it import MarkdownIt
 
 from aggregator.config import DEFAULT_STATES
 from aggregator.labels import where_label
@@ -279,7 +280,7 @@ def test_without_url_the_first_description_link_is_the_event_link() -> None:
 
 def test_a_google_redirect_is_unwrapped_and_html_unescaped() -> None:
     description = (
-        "Treffen der offenen OK Lab Gruppe. Informationen auf&nbsp;<a href=\"https://www.google.com/url?"
+        'Treffen der offenen OK Lab Gruppe. Informationen auf&nbsp;<a href="https://www.google.com/url?'
         'q=http%3A%2F%2Fwww.oklab-potsdam.de%2Ftreffen%3Fa%3D1%26b%3D2&amp;sa=D&amp;usd=2&amp;usg=AFQjCNH4" '
         'target="_blank">www.oklab-potsdam.de</a>'
     )
@@ -347,6 +348,12 @@ def test_a_title_of_nothing_but_invisible_characters_gets_a_placeholder_and_a_wa
     assert any("no title" in warning for warning in result.warnings)
 
 
+def link_targets(block: str) -> set[str]:
+    """Every link destination a CommonMark renderer finds in the block."""
+    tokens = MarkdownIt("commonmark").parse(block)
+    return {str(child.attrs["href"]) for token in tokens for child in token.children or () if child.type == "link_open"}
+
+
 def rendered(event: Event) -> str:
     window = issue_window(event.first_day)
     return render_block(window, [("Europe", [event])], DEFAULT_STATES)
@@ -360,14 +367,16 @@ def test_a_title_trying_to_inject_markdown_stays_inside_its_link() -> None:
     assert item.title == title
     assert item.url == LINK
     assert item.where == "Berlin, DE"
-    assert "](https://evil.example/)" not in block
+    assert "https://evil.example/" not in link_targets(block)
 
 
 def test_a_multi_line_title_is_one_line() -> None:
     event = run(title="Rust Meetup\n* [fake](https://evil.example/)", location="Berlin, Germany")
     assert "\n" not in event.title
-    [item] = parse_block(rendered(event))
+    block = rendered(event)
+    [item] = parse_block(block)
     assert item.url == LINK
+    assert "https://evil.example/" not in link_targets(block)
 
 
 @pytest.mark.parametrize("bad", ["javascript:alert(1)", "JavaScript:alert(document.cookie)", "data:text/html,x"])
@@ -383,8 +392,10 @@ def test_a_script_url_is_never_printed(bad: str) -> None:
     event = result.event
     assert event.url == ""
     assert event.organizer_url == ""
-    assert "javascript" not in rendered(event).lower()
-    assert "data:" not in rendered(event)
+    block = rendered(event)
+    assert "javascript" not in block.lower()
+    assert "data:" not in block
+    assert all(target.startswith("https://") or target.startswith("mailto:") for target in link_targets(block))
 
 
 def test_a_script_url_falls_through_to_the_next_safe_link() -> None:
@@ -409,3 +420,9 @@ def test_times_in_the_zone_of_a_tzid_berlin_event() -> None:
     event = run(start=start, timezone="Europe/Berlin", location="Berlin, Germany")
     assert event.start == start
     assert event.end == start
+
+
+def test_a_script_organizer_url_falls_through_to_the_organizer_link_in_the_description() -> None:
+    description = 'Organized by <a href="https://rust-berlin.example.org/">Rust Berlin</a>'
+    event = run(organizer_url="javascript:alert(1)", description=description)
+    assert (event.organizer, event.organizer_url) == ("Rust Berlin", "https://rust-berlin.example.org/")
