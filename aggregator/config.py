@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from apscheduler.triggers.cron import CronTrigger
 
 from aggregator.model import Mode
-from aggregator.tomltable import ConfigError, Table
+from aggregator.tomltable import ConfigError, Table, read_toml
 from sources import FACTORIES
 from sources.base import Source
 from sources.http import HttpSettings, http_settings_from_table
@@ -87,15 +86,7 @@ class Config:
 
 def load_config(path: Path) -> Config:
     """Read and validate a config file; raise ConfigError with a one-line message on any problem."""
-    try:
-        with path.open("rb") as handle:
-            data = tomllib.load(handle)
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: file not found") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    data = read_toml(path)
     path = path.resolve()
     root = Table(data, path, "")
     base = path.parent

@@ -7,7 +7,6 @@ sources said), `group`, `patch`, then `same`. Rules are numbered from 0 in every
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
@@ -20,7 +19,7 @@ from aggregator import places
 from aggregator.labels import place_label
 from aggregator.merge import combine
 from aggregator.model import Event, Mode, Place
-from aggregator.tomltable import ConfigError, Table
+from aggregator.tomltable import ConfigError, Table, read_toml
 from aggregator.urls import canonical_url, display_url, organizer_url_for, safe_url
 
 MODES = tuple(mode.value for mode in Mode)
@@ -320,15 +319,7 @@ def _days_meet(a: Event, b: Event) -> bool:
 
 def load_curation(path: Path) -> Curation:
     """Read and validate a curation file; raise ConfigError with a one-line message on any problem."""
-    try:
-        with path.open("rb") as handle:
-            data = tomllib.load(handle)
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: file not found") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    data = read_toml(path)
     return parse_curation(data, path)
 
 

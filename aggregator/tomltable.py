@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import tomllib
 from collections.abc import Mapping
 from datetime import date, datetime
 from pathlib import Path
@@ -14,6 +15,20 @@ class ConfigError(Exception):
 
 
 _MISSING: Any = object()
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """Parse a TOML file, or raise ConfigError naming the file and what is wrong."""
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    return data
 
 
 class Table:

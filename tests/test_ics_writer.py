@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from aggregator.model import Event, Mode, Place
 from aggregator.regions import REGIONS
-from output.ics import PRODID, render_feed, render_region_feeds, slug, uid
+from output.ics import PRODID, Revision, render_feed, render_region_feeds, slug, uid
 from output.markdown import title_text
 
 STATES = ("US", "CA", "AU")

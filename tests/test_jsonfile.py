@@ -127,7 +127,7 @@ def test_round_trip_is_exact_including_zones() -> None:
         ("{", "not valid JSON"),
         ('{"window": null}', "no 'events' list"),
         ('{"events": [3]}', r"events\[0\] is not an object"),
-        ('{"events": [{"key": "k1"}]}', r"events\[0\] \(k1\)\.place: missing or not a dict"),
+        ('{"events": [{"key": "k1"}]}', r"events\[0\]: event 'k1': field 'timezone': missing"),
     ],
 )
 def test_bad_documents_give_one_line_messages(text: str, message: str) -> None:
@@ -140,7 +140,7 @@ def test_bad_field_names_the_event_and_field() -> None:
     item = json.loads(render_json([HYBRID], window=None, states=STATES))["events"][0]
     for field, value, problem in (("mode", "teleport", "unknown mode 'teleport'"), ("start", "soon", "'soon' is not")):
         broken = json.dumps({"events": [{**item, field: value}]})
-        with pytest.raises(ValueError, match=rf"\({HYBRID.key}\)\.{field}: {problem}"):
+        with pytest.raises(ValueError, match=rf"event '{HYBRID.key}': field '{field}': {problem}"):
             events_from_json(broken)
 
 

