@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
@@ -12,7 +13,8 @@ from pathlib import Path
 from tqdm import tqdm
 
 from aggregator.config import Config, load_config
-from aggregator.job import BusyError, JobResult, render_job, run_job, write_outputs
+from aggregator.diff import DiffError, format_diff
+from aggregator.job import BusyError, JobResult, diff_job, render_job, run_job, write_outputs
 from aggregator.pipeline import SourceReport
 from aggregator.report import run_summary, status_table
 from aggregator.store import Store, StoreError
@@ -84,6 +86,19 @@ def build_parser() -> argparse.ArgumentParser:
         "Exit status: 0 all healthy, 1 some failing or stale, 3 none healthy, 2 configuration error.",
     )
     _common(status, dated=False)
+
+    diff = commands.add_parser(
+        "diff",
+        help="show what changed since the previous issue",
+        description="Compare an issue with an earlier one from the store: new, dropped, changed, entered and "
+        "passed events. The issue is rendered from the store first if it was never built. "
+        "Exit status: 0 shown, 2 configuration error or no earlier issue in the store.",
+    )
+    _common(diff)
+    diff.add_argument(
+        "--since", type=_issue_date, default=None, help="earlier issue date YYYY-MM-DD (default: a week before --date)"
+    )
+    diff.add_argument("--json", action="store_true", help="print the diff as JSON")
     return parser
 
 
@@ -144,10 +159,25 @@ def cmd_status(args: argparse.Namespace, config: Config) -> int:
     return code
 
 
+def cmd_diff(args: argparse.Namespace, config: Config) -> int:
+    issue_date = args.date or next_issue_date(date.today())
+    try:
+        diff = diff_job(config, issue_date, args.since)
+    except DiffError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.json:
+        sys.stdout.write(json.dumps(diff.to_json(), indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+    else:
+        sys.stdout.write(format_diff(diff))
+    return EXIT_OK
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace, Config], int]] = {
     "run": cmd_run,
     "render": cmd_render,
     "status": cmd_status,
+    "diff": cmd_diff,
 }
 
 

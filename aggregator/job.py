@@ -12,6 +12,7 @@ from filelock import FileLock, Timeout
 
 from aggregator.config import Config, HealthSettings
 from aggregator.curation import Curation, CurationResult, load_curation
+from aggregator.diff import ISSUE_INTERVAL, DiffError, IssueDiff, diff_issues, diff_json_for_run
 from aggregator.merge import PossibleDuplicate, merge
 from aggregator.model import Event
 from aggregator.pipeline import (
@@ -26,6 +27,7 @@ from aggregator.pipeline import (
     ranker,
 )
 from aggregator.store import FetchRecord, Outcome, SourceHealth, Store, StoredEvent, SyncStats
+from aggregator.window import issue_window
 from output.files import write_if_changed
 from output.ics import Revision, render_feed, render_region_feeds
 from output.jsonfile import render_json
@@ -99,7 +101,7 @@ def run_job(
 ) -> JobResult:
     """Fetch every source into the store, then write the outputs of the issue dated `issue_date`."""
     now = now or datetime.now(UTC)
-    curation = load_curation(config.curation) if config.curation else Curation.empty()
+    curation = _curation(config)
     with run_lock(config), Store(config.store_path) as store:
         span = fetch_span(config, issue_date)
         collected = collect(config.sources, http, span, on_done=on_done)
@@ -113,9 +115,35 @@ def run_job(
 def render_job(config: Config, issue_date: date, now: datetime | None = None) -> Rendered:
     """Build the outputs of an issue from the store alone, without fetching."""
     now = now or datetime.now(UTC)
-    curation = load_curation(config.curation) if config.curation else Curation.empty()
+    curation = _curation(config)
     with run_lock(config), Store(config.store_path) as store:
         return render(config, store, issue_date, now, curation)
+
+
+def diff_job(config: Config, issue_date: date, since: date | None, now: datetime | None = None) -> IssueDiff:
+    """Compare the issue dated `issue_date` (rendered and saved first if need be) with the one dated `since`."""
+    if not config.store_path.exists():
+        raise DiffError(f"no store at {config.store_path}: run `twir-events run` first")
+    since = since or issue_date - ISSUE_INTERVAL
+    # Rendering writes to the store, so like `render` a diff must not overlap a running job.
+    with run_lock(config), Store(config.store_path) as store:
+        previous = store.issue(since)
+        if previous is None:
+            raise DiffError(f"no issue dated {since.isoformat()} in the store: run or render that date first")
+        current = store.issue(issue_date)
+        if current is None:
+            current = render(config, store, issue_date, now or datetime.now(UTC), _curation(config)).issue.events
+    return diff_issues(
+        previous,
+        current,
+        previous_window=issue_window(since, config.weeks),
+        current_window=issue_window(issue_date, config.weeks),
+        states=config.states,
+    )
+
+
+def _curation(config: Config) -> Curation:
+    return load_curation(config.curation) if config.curation else Curation.empty()
 
 
 def settle(
@@ -185,6 +213,10 @@ def render(config: Config, store: Store, issue_date: date, now: datetime, curati
     revisions = {key: Revision(*stamp) for key, stamp in store.publish([*feed_events, *cancelled], now).items()}
     for key, (_, removed_at) in just_removed.items():
         revisions[key] = Revision(revisions[key].sequence + 1, removed_at, cancelled=True)
+    since = issue_date - ISSUE_INTERVAL
+    diff = diff_json_for_run(
+        store.issue(since), issue.events, issue_date=issue_date, since=since, weeks=config.weeks, states=config.states
+    )
     store.save_issue(issue_date, issue.events, now)
     by_key = {event.key: event for event in merged.events}
     possible = [
@@ -197,7 +229,7 @@ def render(config: Config, store: Store, issue_date: date, now: datetime, curati
     ]
     health = store.source_health(now)
     block = render_block(issue.window, issue.sections, config.states)
-    files = _files(config, block, issue, [*feed_events, *cancelled], revisions, possible, curated, health, now)
+    files = _files(config, block, issue, [*feed_events, *cancelled], revisions, possible, curated, health, diff, now)
     return Rendered(block, issue, files, possible, curated, health)
 
 
@@ -225,6 +257,7 @@ def _files(
     possible: list[PossibleDuplicate],
     curated: CurationResult,
     health: list[SourceHealth],
+    diff: dict[str, object] | None,
     now: datetime,
 ) -> dict[str, bytes]:
     feed = config.feed
@@ -239,6 +272,7 @@ def _files(
             states=config.states,
             extra={
                 "possible_duplicates": [asdict(pair) for pair in possible],
+                "diff": diff,
                 "excluded": [
                     {"key": event.key, "title": event.title, "reason": why} for event, why in curated.excluded
                 ],

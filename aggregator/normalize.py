@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from aggregator import places, text, urls
+from aggregator import places, regions, text, urls
 from aggregator.model import Event, Mode, Place, RawEvent
 
 UNTITLED = "(untitled event)"
@@ -52,7 +52,10 @@ def normalize(raw: RawEvent, overrides: Overrides = Overrides()) -> Normalized:
 
     if not place and mode is not Mode.VIRTUAL:
         what = f"cannot resolve place {raw.location.strip()!r}" if raw.location.strip() else "has no place"
-        warnings.append(f"{where}: {what}; listed without one")
+        # Without a place only the zone's country can file the event under a continent.
+        listed = regions.continent(places.country_of_timezone(zone))
+        fate = "listed without one" if listed else "left out of the block (no place or time zone to file it under)"
+        warnings.append(f"{where}: {what}; {fate}")
     if not url:
         warnings.append(f"{where}: no event link found")
 

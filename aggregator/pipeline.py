@@ -112,6 +112,12 @@ def fetch_source(spec: SourceSpec, http: Http, span: Span) -> tuple[SourceResult
     transfers = own.transfers
     report.bytes = sum(t.bytes_received for t in transfers)
     report.status = transfers[-1].status if transfers else None
+    stale = [t.error for t in transfers if t.stale and t.error]
+    if result is not None and stale:
+        # A cached copy standing in for a failed server is no fresh fetch: counted as one, it would hide
+        # the outage from `status` for good. The store keeps the source's last good events anyway.
+        report.error = stale[0]
+        result = None
     return result, report
 
 

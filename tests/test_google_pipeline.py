@@ -7,9 +7,9 @@ The exports are read in place from ../shared; each test skips when its file is a
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -51,25 +51,28 @@ class Run:
         return [item for item in self.items if item.title == title]
 
     def days(self, title: str) -> list[str]:
-        return sorted({item.first_day.isoformat() for item in self.titled(title)})
+        """The first days of its listings: a day twice would be a duplicate listing."""
+        return sorted(item.first_day.isoformat() for item in self.titled(title))
 
     def events(self, title: str) -> list[Event]:
         return sorted((e for e in self.issue.events if e.title == title), key=lambda e: str(e.start))
-
-
-@pytest.fixture(scope="module")
-def http() -> Iterator[Http]:
-    with Http() as client:
-        yield client
 
 
 def spec_for(name: str) -> SourceSpec:
     return SourceSpec(IcsSource(SOURCE, real(name).as_uri()), "ics")
 
 
-def build(http: Http, name: str, issue_date: date) -> Run:
+def build(name: str, issue_date: date) -> Run:
+    return _build(real(name), issue_date)
+
+
+@cache
+def _build(path: Path, issue_date: date) -> Run:
+    """Several tests read one issue; building it once keeps the file fast."""
     window = issue_window(issue_date)
-    collected = collect([spec_for(name)], http, Span(window.start, window.end))
+    spec = SourceSpec(IcsSource(SOURCE, path.as_uri()), "ics")
+    with Http() as http:
+        collected = collect([spec], http, Span(window.start, window.end))
     [report] = collected.reports
     assert report.ok, report.error
     issue = build_issue(collected.events, issue_date, 4, DEFAULT_STATES)
@@ -88,8 +91,8 @@ def assert_inside_window(run: Run) -> None:
 # --- python.org: multi-day all-day conferences ---------------------------------------------------
 
 
-def test_python_org_conferences_2014_05_14(http: Http) -> None:
-    run = build(http, "pythondotorg-python-events-calendar.ics", date(2014, 5, 14))
+def test_python_org_conferences_2014_05_14() -> None:
+    run = build("pythondotorg-python-events-calendar.ics", date(2014, 5, 14))
     assert_inside_window(run)
     [apac] = run.titled("PyCon APAC 2014")
     assert (apac.section, apac.first_day, apac.last_day) == ("Asia", date(2014, 5, 16), date(2014, 5, 18))
@@ -107,8 +110,8 @@ def test_python_org_conferences_2014_05_14(http: Http) -> None:
     assert run.collected.reports[0].warnings == []
 
 
-def test_python_org_window_edges_2014_05_21(http: Http) -> None:
-    run = build(http, "pythondotorg-python-events-calendar.ics", date(2014, 5, 21))
+def test_python_org_window_edges_2014_05_21() -> None:
+    run = build("pythondotorg-python-events-calendar.ics", date(2014, 5, 21))
     # PyCon APAC ended on the 18th; PyCon Singapore starts on the window's last day, 18 June.
     assert not run.titled("PyCon APAC 2014")
     [singapore] = run.titled("PyCon Singapore 2014")
@@ -121,8 +124,8 @@ def test_python_org_window_edges_2014_05_21(http: Http) -> None:
     assert village.url == "http://www.djangovillage.it/"
 
 
-def test_python_org_state_for_canada(http: Http) -> None:
-    run = build(http, "pythondotorg-python-events-calendar.ics", date(2014, 4, 16))
+def test_python_org_state_for_canada() -> None:
+    run = build("pythondotorg-python-events-calendar.ics", date(2014, 4, 16))
     [pycon] = run.titled("PyCon US 2014")
     assert pycon.section == "North America"
     assert (pycon.first_day, pycon.last_day) == (date(2014, 4, 9), date(2014, 4, 17))
@@ -133,8 +136,8 @@ def test_python_org_state_for_canada(http: Http) -> None:
 # --- machbar: RRULE, EXDATE, moved instances, HTML descriptions ----------------------------------
 
 
-def test_machbar_exdate_removes_a_thursday_and_a_friday(http: Http) -> None:
-    run = build(http, "machbar_16_feb_2019.ics", date(2019, 2, 27))
+def test_machbar_exdate_removes_a_thursday_and_a_friday() -> None:
+    run = build("machbar_16_feb_2019.ics", date(2019, 2, 27))
     assert_inside_window(run)
     days = run.days("Montessori Schulklasse")
     # Weekly on Thursday from 28 Feb (7 Mar excluded) and on Friday from 1 Mar (8 Mar excluded).
@@ -143,8 +146,8 @@ def test_machbar_exdate_removes_a_thursday_and_a_friday(http: Http) -> None:
     assert "2019-03-08" not in days
 
 
-def test_machbar_series_and_links(http: Http) -> None:
-    run = build(http, "machbar_16_feb_2019.ics", date(2019, 2, 27))
+def test_machbar_series_and_links() -> None:
+    run = build("machbar_16_feb_2019.ics", date(2019, 2, 27))
     assert run.days("OpenLab") == ["2019-02-28", "2019-03-07", "2019-03-14", "2019-03-21"]
     for item in run.titled("OpenLab"):
         assert item.where == "Potsdam, DE"
@@ -158,15 +161,15 @@ def test_machbar_series_and_links(http: Http) -> None:
     assert run.days("Chaostreff - CCCP") == ["2019-02-27", "2019-03-06", "2019-03-13", "2019-03-20", "2019-03-27"]
 
 
-def test_machbar_multi_day_all_day_events(http: Http) -> None:
-    run = build(http, "machbar_16_feb_2019.ics", date(2019, 2, 27))
+def test_machbar_multi_day_all_day_events() -> None:
+    run = build("machbar_16_feb_2019.ics", date(2019, 2, 27))
     spans = [(item.first_day, item.last_day) for item in run.titled("Open Health HACKademy")]
     assert (date(2019, 3, 1), date(2019, 3, 3)) in spans
     assert all(first < last for first, last in spans)
 
 
-def test_machbar_moved_instance_is_listed_on_its_new_date_only(http: Http) -> None:
-    run = build(http, "machbar_16_feb_2019.ics", date(2019, 2, 13))
+def test_machbar_moved_instance_is_listed_on_its_new_date_only() -> None:
+    run = build("machbar_16_feb_2019.ics", date(2019, 2, 13))
     # The third-Saturday repair café of 16 Feb was moved to Sunday 24 Feb, and to another venue.
     [moved] = run.titled("mB-onTour: repairCafé")
     assert moved.first_day == date(2019, 2, 24)
@@ -179,8 +182,8 @@ def test_machbar_moved_instance_is_listed_on_its_new_date_only(http: Http) -> No
 # --- issue_62: a timed and an all-day series, each with a moved instance -------------------------
 
 
-def test_issue_62_moved_instances(http: Http) -> None:
-    run = build(http, "issue_62_moved_event_2.ics", date(2023, 8, 9))
+def test_issue_62_moved_instances() -> None:
+    run = build("issue_62_moved_event_2.ics", date(2023, 8, 9))
     assert_inside_window(run)
     # Tuesdays 14:00 Sydney until 28 Aug; the 15 Aug one moved to Monday 14 Aug.
     assert run.days("Datetime") == ["2023-08-14", "2023-08-22"]
@@ -196,8 +199,8 @@ def test_issue_62_moved_instances(http: Http) -> None:
 # --- issue_59: UTC times, X-WR-TIMEZONE only ----------------------------------------------------
 
 
-def test_issue_59_nine_pm_event_is_on_its_local_date(http: Http) -> None:
-    run = build(http, "x_wr_timezone_simple_events_issue_59.ics", date(2021, 12, 22))
+def test_issue_59_nine_pm_event_is_on_its_local_date() -> None:
+    run = build("x_wr_timezone_simple_events_issue_59.ics", date(2021, 12, 22))
     nine_pm = "Google says this is 9PM to 10PM on 12/22/2021"
     assert run.days(nine_pm) == ["2021-12-22"]
     [event] = run.events(nine_pm)
@@ -207,9 +210,9 @@ def test_issue_59_nine_pm_event_is_on_its_local_date(http: Http) -> None:
     assert {item.section for item in run.items} == {"North America"}
 
 
-def test_issue_59_event_on_the_day_before_the_issue_is_not_listed(http: Http) -> None:
+def test_issue_59_event_on_the_day_before_the_issue_is_not_listed() -> None:
     # Its UTC date is 23 Dec, the issue date; its local date, 22 Dec, is before the window.
-    run = build(http, "x_wr_timezone_simple_events_issue_59.ics", date(2021, 12, 23))
+    run = build("x_wr_timezone_simple_events_issue_59.ics", date(2021, 12, 23))
     assert run.items == []
     assert "###" not in run.block
 
@@ -221,20 +224,20 @@ def test_issue_59_event_on_the_day_before_the_issue_is_not_listed(http: Http) ->
     ("issue_date", "expected"),
     [(date(2014, 7, 30), ["2014-08-01"]), (date(2015, 7, 29), ["2015-08-01"]), (date(2016, 7, 27), [])],
 )
-def test_issue_151_yearly_series_with_exdate_and_override(http: Http, issue_date: date, expected: list[str]) -> None:
-    run = build(http, "issue_151_macos_linux_difference.ics", issue_date)
+def test_issue_151_yearly_series_with_exdate_and_override(issue_date: date, expected: list[str]) -> None:
+    run = build("issue_151_macos_linux_difference.ics", issue_date)
     assert run.days("Vespers for the Feast of St. Joseph") == expected
 
 
-def test_issue_151_override_moves_the_first_instance_time(http: Http) -> None:
-    run = build(http, "issue_151_macos_linux_difference.ics", date(2014, 7, 30))
+def test_issue_151_override_moves_the_first_instance_time() -> None:
+    run = build("issue_151_macos_linux_difference.ics", date(2014, 7, 30))
     [event] = run.events("Vespers for the Feast of St. Joseph")
     assert event.start == datetime(2014, 8, 1, 18, 30, tzinfo=ZoneInfo("America/Los_Angeles"))
     assert [item.section for item in run.items] == ["North America"]
 
 
-def test_issue_48_online_weekly_series_across_dst(http: Http) -> None:
-    run = build(http, "issue_48_daylight_aware_repeats.ics", date(2020, 10, 21))
+def test_issue_48_online_weekly_series_across_dst() -> None:
+    run = build("issue_48_daylight_aware_repeats.ics", date(2020, 10, 21))
     assert run.days("MDS-t") == ["2020-10-26", "2020-11-02", "2020-11-09", "2020-11-16"]
     for item in run.titled("MDS-t"):
         assert (item.section, item.where) == ("Virtual", "Virtual")
@@ -252,8 +255,8 @@ def test_issue_48_online_weekly_series_across_dst(http: Http) -> None:
 # --- PlaceCal: the same endpoint shape as the Rust calendar ---------------------------------------
 
 
-def test_placecal_july_2018(http: Http) -> None:
-    run = build(http, "placecal-hulme-moss-side-public-basic.ics", date(2018, 7, 4))
+def test_placecal_july_2018() -> None:
+    run = build("placecal-hulme-moss-side-public-basic.ics", date(2018, 7, 4))
     assert_inside_window(run)
     assert len(run.items) > 100
     assert {item.section for item in run.items} == {"Europe"}
@@ -267,8 +270,8 @@ def test_placecal_july_2018(http: Http) -> None:
     assert {item.url for item in simply} == {"http://www.manchester.gov.uk/activelifestyles"}
 
 
-def test_placecal_exdates_and_moved_instance_in_march_2018(http: Http) -> None:
-    run = build(http, "placecal-hulme-moss-side-public-basic.ics", date(2018, 3, 7))
+def test_placecal_exdates_and_moved_instance_in_march_2018() -> None:
+    run = build("placecal-hulme-moss-side-public-basic.ics", date(2018, 3, 7))
     days = run.days("Hulme Library Assistance")
     # 13 and 15 March are excluded; the Saturday between stays.
     assert "2018-03-13" not in days
@@ -286,10 +289,9 @@ def test_placecal_exdates_and_moved_instance_in_march_2018(http: Http) -> None:
     reason="merge treats two events of one calendar at one venue on one day with related titles "
     "(`Hulme Library` 14:00, `Hulme Library Assistance` 09:00) as one, dropping a real event",
 )
-def test_merging_one_calendar_keeps_its_distinct_events(http: Http) -> None:
+def test_merging_one_calendar_keeps_its_distinct_events() -> None:
     spec = spec_for("placecal-hulme-moss-side-public-basic.ics")
-    window = issue_window(date(2018, 7, 4))
-    events = collect([spec], http, Span(window.start, window.end)).events
+    events = build("placecal-hulme-moss-side-public-basic.ics", date(2018, 7, 4)).collected.events
     kept = merged(events, [spec]).events
     saturday = date(2018, 7, 7)
     assert sorted(e.title for e in kept if e.first_day == saturday and e.title.startswith("Hulme Library")) == [
@@ -301,8 +303,8 @@ def test_merging_one_calendar_keeps_its_distinct_events(http: Http) -> None:
 # --- calagator: bare-UTC RECURRENCE-ID overriding a TZID series, plain-text links --------------------
 
 
-def test_calagator_override_by_utc_recurrence_id(http: Http) -> None:
-    run = build(http, "calagator-ical_google-portland-user-groups.ics", date(2007, 12, 19))
+def test_calagator_override_by_utc_recurrence_id() -> None:
+    run = build("calagator-ical_google-portland-user-groups.ics", date(2007, 12, 19))
     assert_inside_window(run)
     dorkbot = run.titled("Dorkbot PDX")
     # The 19 Dec instance (RECURRENCE-ID 20071220T033000Z) moved to 20 Dec; 16 Jan is another series' first day.

@@ -12,6 +12,7 @@ from aggregator.config import DEFAULT_STATES
 from aggregator.labels import where_label
 from aggregator.model import Event, Mode, RawEvent
 from aggregator.normalize import Normalized, Overrides, normalize
+from aggregator.pipeline import build_issue
 from aggregator.window import issue_window
 from output.markdown import parse_block, render_block
 
@@ -243,7 +244,9 @@ def test_an_address_without_hybrid_words_is_in_person_even_if_the_text_says_onli
 
 
 def test_an_unresolvable_place_keeps_the_event_with_a_warning_naming_source_and_text() -> None:
-    result = normalize(raw(title="Rust Hack Night", location="The Big Room Upstairs"))
+    result = normalize(
+        raw(title="Rust Hack Night", location="The Big Room Upstairs", fallback_timezone="Europe/Berlin")
+    )
     assert result.event.title == "Rust Hack Night"
     assert result.event.location == "The Big Room Upstairs"
     assert not result.event.place
@@ -251,7 +254,22 @@ def test_an_unresolvable_place_keeps_the_event_with_a_warning_naming_source_and_
     assert warning.startswith("Community Calendar: ")
     assert "Rust Hack Night" in warning
     assert "'The Big Room Upstairs'" in warning
+    assert "listed without one" in warning
     assert "\n" not in warning
+    # Its zone files it under Europe, as the warning says.
+    issue = build_issue([result.event], result.event.first_day, 4, DEFAULT_STATES)
+    assert [(name, [e.title for e in items]) for name, items in issue.sections] == [("Europe", ["Rust Hack Night"])]
+
+
+def test_an_unresolvable_place_without_a_zone_country_warns_that_the_event_is_left_out() -> None:
+    result = normalize(raw(title="Rust Hack Night", location="The Big Room Upstairs"))
+    assert result.event.timezone == "UTC"
+    issue = build_issue([result.event], result.event.first_day, 4, DEFAULT_STATES)
+    assert issue.sections == []
+    [warning] = result.warnings
+    assert "'The Big Room Upstairs'" in warning
+    assert "left out of the block" in warning
+    assert "listed without one" not in warning
 
 
 def test_an_in_person_event_with_no_location_is_kept_with_a_warning() -> None:
