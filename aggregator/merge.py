@@ -13,7 +13,7 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from itertools import combinations
 
 from rapidfuzz import fuzz
@@ -25,6 +25,7 @@ SIMILAR_TITLE = 85
 RELATED_TITLE = 60
 MAX_SPAN_DAYS = 31
 MIN_PARTIAL = 8
+MAX_HOURS_APART = 3
 _YEAR = re.compile(r"\b(19|20)\d\d\b")
 
 
@@ -156,6 +157,17 @@ def _compare(a: _Facts, b: _Facts) -> tuple[str, str]:
             return "different", ""
         if a.event.first_day == b.event.first_day:
             return "same", "same meetup group and day (series placeholder)"
+    if _hours_apart(a.event, b.event) > MAX_HOURS_APART:
+        # Hours apart on one day: one calendar's two sessions, or a wrong time on one side for the editor to check.
+        if a.event.source == b.event.source:
+            return "different", ""
+        verdict, reason = _by_signals(a, b)
+        return ("maybe", f"{reason}, but start times hours apart") if verdict == "same" else ("different", "")
+    return _by_signals(a, b)
+
+
+def _by_signals(a: _Facts, b: _Facts) -> tuple[str, str]:
+    """Same day: two of organizer, place and similar title agree -> same; one alone -> maybe."""
     signals = []
     if (a.organizer_link and a.organizer_link == b.organizer_link) or (a.organizer and a.organizer == b.organizer):
         signals.append("organizer")
@@ -169,6 +181,12 @@ def _compare(a: _Facts, b: _Facts) -> tuple[str, str]:
     if signals in (["organizer"], ["title"]):
         return "maybe", f"same day and {signals[0]}, titles {similarity:.0f}% alike"
     return "different", ""
+
+
+def _hours_apart(a: Event, b: Event) -> float:
+    if not isinstance(a.start, datetime) or not isinstance(b.start, datetime):
+        return 0.0
+    return abs((a.start - b.start).total_seconds()) / 3600
 
 
 def _preferred_url(links: list[str]) -> str:

@@ -99,7 +99,9 @@ class _Refresher:
             )
         elif event.code == EVENT_JOB_MAX_INSTANCES:
             due = ", ".join(_at(moment) for moment in event.scheduled_run_times)
+            # The refresh in progress announces the next one when it ends.
             self.logger.warning("skipped the refresh due at %s: the previous one is still running", due)
+            return
         # A stopping scheduler has no next refresh.
         if not self.stop.is_set():
             self.logger.info("next refresh at %s", _at(self.next_run()))

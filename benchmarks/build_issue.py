@@ -636,7 +636,7 @@ def section(report: Report, today: date) -> str:
         "",
         f"Measured {today} on {platform.system()} {platform.machine()}, nproc {len(os.sched_getaffinity(0))}, "
         f"Python {platform.python_version()} (1-minute load average {report.load[0]:.1f} before the runs, "
-        f"{report.load[1]:.1f} after: other work on the machine makes the times noisy), with",
+        f"{report.load[1]:.1f} after), with",
         "",
         f"    {report.command}",
         "",
@@ -761,14 +761,24 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
+def recorded_command(args: argparse.Namespace) -> str:
+    """The command that reproduces the figures; where the files were kept does not change them."""
+    options = [("--events", args.events, EVENTS), ("--repeat", args.repeat, REPEAT), ("--seed", args.seed, SEED)]
+    return " ".join(
+        [
+            "python benchmarks/build_issue.py",
+            *(f"{flag} {value}" for flag, value, default in options if value != default),
+        ]
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    arguments = list(sys.argv[1:] if argv is None else argv)
-    args = parse_args(arguments)
+    args = parse_args(argv)
     if args.child:
         result = run_path(args.child, args.workspace, args.repeat)
         (args.workspace / f"{args.child}.json").write_text(json.dumps(asdict(result)), encoding="utf-8")
         return 0
-    command = " ".join(["python benchmarks/build_issue.py", *arguments])
+    command = recorded_command(args)
     if args.workspace is not None:
         args.workspace.mkdir(parents=True, exist_ok=True)
         return benchmark(args, args.workspace, command)

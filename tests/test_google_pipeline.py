@@ -284,11 +284,6 @@ def test_placecal_exdates_and_moved_instance_in_march_2018() -> None:
     assert sew[date(2018, 3, 20)].start == datetime(2018, 3, 20, 10, tzinfo=dublin)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="merge treats two events of one calendar at one venue on one day with related titles "
-    "(`Hulme Library` 14:00, `Hulme Library Assistance` 09:00) as one, dropping a real event",
-)
 def test_merging_one_calendar_keeps_its_distinct_events() -> None:
     spec = spec_for("placecal-hulme-moss-side-public-basic.ics")
     events = build("placecal-hulme-moss-side-public-basic.ics", date(2018, 7, 4)).collected.events

@@ -153,3 +153,19 @@ def test_merge_never_loses_a_day_or_invents_one(rows: list[tuple[int, str, str]]
     assert {s for e in result.events for s in e.sources} == {e.source for e in events}
     urls = {e.url for e in events}
     assert all(e.url in urls for e in result.events)
+
+
+def test_one_calendars_two_sessions_on_one_day_stay_two() -> None:
+    morning = event("calendar", "a", title="Hulme Library Assistance", hour=9, url="https://x.example/a")
+    afternoon = event("calendar", "b", title="Hulme Library", hour=14, url="https://x.example/b")
+    result = merge([morning, afternoon], rank)
+    assert len(result.events) == 2 and result.possible_duplicates == []
+
+
+def test_same_event_hours_apart_across_sources_is_only_reported() -> None:
+    page = event("meetup", "1", url="https://www.meetup.com/rust-berlin/events/1/", title="Rust Berlin talks", hour=19)
+    calendar = event("calendar", "b", url="https://example.org/rb", title="Rust Berlin talks", hour=9)
+    result = merge([page, calendar], rank)
+    assert len(result.events) == 2
+    (pair,) = result.possible_duplicates
+    assert "hours apart" in pair.reason
