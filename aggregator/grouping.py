@@ -6,19 +6,19 @@ from collections.abc import Collection, Iterable
 
 from aggregator.labels import where_label
 from aggregator.model import Event, Mode
-from aggregator.regions import REGIONS, VIRTUAL, region_of
+from aggregator.regions import REGIONS, UNPLACED, VIRTUAL, region_of
 
 Section = tuple[str, list[Event]]
 
 
 def sections_of(event: Event) -> list[str]:
-    """Virtual events go under Virtual, hybrid ones under Virtual and their continent."""
+    """Virtual events go under Virtual, hybrid ones under Virtual and their continent; no continent is Other."""
     continent = region_of(event)
     if event.mode is Mode.VIRTUAL:
         return [VIRTUAL]
     if event.mode is Mode.HYBRID:
         return [VIRTUAL, continent] if continent else [VIRTUAL]
-    return [continent] if continent else []
+    return [continent or UNPLACED]
 
 
 def sort_key(event: Event, states: Collection[str]) -> tuple[str, str, str, str, str]:
@@ -27,8 +27,8 @@ def sort_key(event: Event, states: Collection[str]) -> tuple[str, str, str, str,
 
 
 def group(events: Iterable[Event], states: Collection[str]) -> list[Section]:
-    """Non-empty sections in TWiR order, each sorted; an event without a region is left out."""
-    buckets: dict[str, list[Event]] = {name: [] for name in REGIONS}
+    """Non-empty sections in TWiR order, each sorted."""
+    buckets: dict[str, list[Event]] = {name: [] for name in (*REGIONS, UNPLACED)}
     for event in events:
         for name in sections_of(event):
             buckets[name].append(event)

@@ -8,6 +8,7 @@ from aggregator.model import Event, Mode, Place
 
 # TWiR prints the United Kingdom as UK, every other country by its ISO 3166 alpha-2 code.
 PRINTED_COUNTRY = {"GB": "UK"}
+LOCATION_LIMIT = 60
 
 
 def place_label(place: Place, states: Collection[str]) -> str:
@@ -27,4 +28,5 @@ def where_label(event: Event, states: Collection[str]) -> str:
         return f"Virtual ({place})" if place else "Virtual"
     if event.mode is Mode.HYBRID:
         return f"Hybrid ({place})" if place else "Hybrid"
-    return place
+    # An unresolved place is printed as the source wrote it, for the editor to fix.
+    return place or " ".join(event.location.split())[:LOCATION_LIMIT]

@@ -557,12 +557,14 @@ def _place_group(members: list[_Unit], placed: dict[str, list[_Placement]]) -> l
         if found:
             chosen[name] = found
     problems: list[Problem] = []
-    # A listing found under a continent moves to its right continent; Virtual takes a copy if need be.
+    # Only a listing under a wrong section moves, to its continent before Virtual; the rest of a hybrid's
+    # twins are copies, so both listings read the same.
+    misplaced = [u for u in members if u.section not in targets[u.order]]
     for name in sorted(wanted, key=lambda name: name == VIRTUAL):
-        spare = next((u for u in members if u not in chosen.values() and name in targets[u.order]), None)
+        spare = next((u for u in misplaced if u not in chosen.values() and name in targets[u.order]), None)
         if name not in chosen and spare:
             chosen[name] = spare
-            problems.append(_moved(spare, name, targets[spare.order]))
+            problems.append(_moved(spare, name))
     copies = [name for name in wanted if name not in chosen]
     for name in copies:
         source = next(u for u in chosen.values() if name in targets[u.order])
@@ -584,11 +586,8 @@ def _place_group(members: list[_Unit], placed: dict[str, list[_Placement]]) -> l
     return problems
 
 
-def _moved(unit: _Unit, name: str, targets: tuple[str, ...]) -> Problem:
+def _moved(unit: _Unit, name: str) -> Problem:
     section, where = unit.section, unit.item.where
-    if section in targets:
-        message = f"hybrid event listed twice under {section} and not under {name}"
-        return Problem(unit.line, "hybrid-once", message, True)
     if section in CONTINENTS and name in CONTINENTS:
         message = f"`{where}` is in {name}, not {section}"
         return Problem(unit.line, "wrong-continent", message, True)

@@ -54,7 +54,7 @@ def normalize(raw: RawEvent, overrides: Overrides = Overrides()) -> Normalized:
         what = f"cannot resolve place {raw.location.strip()!r}" if raw.location.strip() else "has no place"
         # Without a place only the zone's country can file the event under a continent.
         listed = regions.continent(places.country_of_timezone(zone))
-        fate = "listed without one" if listed else "left out of the block (no place or time zone to file it under)"
+        fate = "listed without one" if listed else "listed under Other"
         warnings.append(f"{where}: {what}; {fate}")
     if not url:
         warnings.append(f"{where}: no event link found")

@@ -11,6 +11,8 @@ from aggregator.places import country_of_timezone
 
 VIRTUAL = "Virtual"
 REGIONS: tuple[str, ...] = (VIRTUAL, "Africa", "Asia", "Europe", "North America", "Oceania", "South America")
+# Last, and only when an in-person event's country is unknown: printed so the editor files it by hand.
+UNPLACED = "Other"
 
 # geonames continent codes; Antarctica (AN) has no section.
 _CONTINENTS = {

@@ -196,8 +196,8 @@ STAGES = (
     Stage(
         "merge (`aggregator/merge.py` `merge`)",
         (("aggregator/merge.py", "merge"),),
-        "every pair of events sharing a day is compared, titles with rapidfuzz: a window with a hundred events a day "
-        "makes hundreds of thousands of pairs",
+        "every pair of events sharing a day is compared (titles with rapidfuzz), so the cost grows with the square "
+        "of the events per day",
     ),
     Stage(
         "window and group (`aggregator/pipeline.py` `build_issue`)",

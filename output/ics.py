@@ -9,8 +9,8 @@ and never depends on the time of the run.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -83,7 +83,8 @@ def render_region_feeds(
     buckets: dict[str, list[Event]] = {section: [] for section in REGIONS}
     for event in events:
         for section in sections_of(event):
-            buckets[section].append(event)
+            if section in buckets:
+                buckets[section].append(event)
     return {
         slug(section): render_feed(
             members,

@@ -79,16 +79,9 @@ def test_the_window_holds_moved_and_deleted_instances(
     _, workspace = smoke_run
     window = issue_window(script.ISSUE_DATE)
     calendar = icalendar.Calendar.from_ical((workspace / "calendar.ics").read_bytes())
-    events = calendar.walk("VEVENT")
-    moved = [e for e in events if "RECURRENCE-ID" in e and window.start <= as_day(e["RECURRENCE-ID"].dt) <= window.end]
-    deleted = [
-        day.dt
-        for e in events
-        for exdate in (e.get("EXDATE") if isinstance(e.get("EXDATE"), list) else [e.get("EXDATE")])
-        if exdate is not None
-        for day in exdate.dts
-        if window.start <= as_day(day.dt) <= window.end
-    ]
+    events = [e for e in calendar.walk("VEVENT") if isinstance(e, icalendar.Event)]
+    moved = [e for e in events if e.RECURRENCE_ID and window.start <= as_day(e.RECURRENCE_ID) <= window.end]
+    deleted = [day for e in events for day in e.exdates if window.start <= as_day(day) <= window.end]
     assert moved and deleted
     assert calendar.get("X-WR-TIMEZONE") and calendar.walk("VTIMEZONE")
 
@@ -103,15 +96,10 @@ def test_generation_is_deterministic(script: ModuleType) -> None:
 
 def test_update_section_replaces_its_own_section_and_keeps_the_others(script: ModuleType, tmp_path: Path) -> None:
     path = tmp_path / "BENCHMARKS.md"
-    heading = script.HEADING
-    path.write_text(
-        f"# Benchmarks\n\n## Another benchmark\n\nTheirs.\n\n{heading}\n\nOld figures.\n\n## Later one\n\nAlso theirs.\n",
-        encoding="utf-8",
-    )
-    script.update_section(path, f"{heading}\n\nNew figures.\n")
-    assert path.read_text(encoding="utf-8") == (
-        f"# Benchmarks\n\n## Another benchmark\n\nTheirs.\n\n{heading}\n\nNew figures.\n\n## Later one\n\nAlso theirs.\n"
-    )
+    before, after = "# Benchmarks\n\n## Another benchmark\n\nTheirs.\n\n", "\n## Later one\n\nAlso theirs.\n"
+    path.write_text(f"{before}{script.HEADING}\n\nOld figures.\n\n### Detail\n\nOld.\n{after}", encoding="utf-8")
+    script.update_section(path, f"{script.HEADING}\n\nNew figures.\n")
+    assert path.read_text(encoding="utf-8") == f"{before}{script.HEADING}\n\nNew figures.\n{after}"
 
 
 def test_update_section_appends_when_absent(script: ModuleType, tmp_path: Path) -> None:

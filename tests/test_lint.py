@@ -324,10 +324,13 @@ def test_hybrid_event_under_the_wrong_continent_moves_and_gets_its_twin() -> Non
     assert repair(text) == block(("Virtual", hybrid), ("Asia", hybrid))
 
 
-def test_hybrid_event_listed_twice_under_virtual_moves_one_to_its_continent() -> None:
+def test_hybrid_event_listed_twice_under_virtual_gets_one_under_its_continent() -> None:
     hybrid = listing("2026-08-20", "Hybrid (Berlin, DE)", event="1")
     text = block(("Virtual", hybrid + hybrid))
-    assert found(check(text)) == [(line_of(text, "Hybrid", nth=1), "hybrid-once", True)]
+    assert found(check(text)) == [
+        (line_of(text, "Hybrid"), "hybrid-once", True),
+        (line_of(text, "Hybrid", nth=1), "duplicate", True),
+    ]
     assert repair(text) == block(("Virtual", hybrid), ("Europe", hybrid))
 
 

@@ -261,15 +261,15 @@ def test_an_unresolvable_place_keeps_the_event_with_a_warning_naming_source_and_
     assert [(name, [e.title for e in items]) for name, items in issue.sections] == [("Europe", ["Rust Hack Night"])]
 
 
-def test_an_unresolvable_place_without_a_zone_country_warns_that_the_event_is_left_out() -> None:
+def test_an_unresolvable_place_without_a_zone_country_is_listed_under_other_as_written() -> None:
     result = normalize(raw(title="Rust Hack Night", location="The Big Room Upstairs"))
     assert result.event.timezone == "UTC"
     issue = build_issue([result.event], result.event.first_day, 4, DEFAULT_STATES)
-    assert issue.sections == []
+    assert [(name, [e.title for e in items]) for name, items in issue.sections] == [("Other", ["Rust Hack Night"])]
+    assert where_label(result.event, DEFAULT_STATES) == "The Big Room Upstairs"
     [warning] = result.warnings
     assert "'The Big Room Upstairs'" in warning
-    assert "left out of the block" in warning
-    assert "listed without one" not in warning
+    assert "listed under Other" in warning
 
 
 def test_an_in_person_event_with_no_location_is_kept_with_a_warning() -> None:
