@@ -17,6 +17,8 @@ from aggregator.diff import DiffError, format_diff
 from aggregator.job import BusyError, JobResult, diff_job, render_job, run_job, write_outputs
 from aggregator.pipeline import SourceReport
 from aggregator.report import run_summary, status_table
+from aggregator.schedule import add_parser as add_schedule_parser
+from aggregator.schedule import cmd_schedule
 from aggregator.store import Store, StoreError
 from aggregator.tomltable import ConfigError
 from aggregator.window import next_issue_date
@@ -86,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Exit status: 0 all healthy, 1 some failing or stale, 3 none healthy, 2 configuration error.",
     )
     _common(status, dated=False)
+    add_schedule_parser(commands)
 
     diff = commands.add_parser(
         "diff",
@@ -178,6 +181,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Config], int]] = {
     "render": cmd_render,
     "status": cmd_status,
     "diff": cmd_diff,
+    "schedule": cmd_schedule,
 }
 
 
