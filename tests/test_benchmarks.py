@@ -18,8 +18,9 @@ from output.markdown import parse_block
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "benchmarks" / "build_issue.py"
-# Small enough for a few seconds, large enough that moved overrides and EXDATEs fall inside the window.
-EVENTS = 150
+# Small enough for a few seconds; with this seed moved overrides and EXDATEs fall inside the window (checked below).
+EVENTS = 80
+SEED = 4
 
 
 def load_script() -> ModuleType:
@@ -39,7 +40,7 @@ def script() -> ModuleType:
 @pytest.fixture(scope="module")
 def smoke_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess[str], Path]:
     workspace = tmp_path_factory.mktemp("benchmark")
-    command = [sys.executable, str(SCRIPT), "--events", str(EVENTS), "--repeat", "1", "--no-write"]
+    command = [sys.executable, str(SCRIPT), "--events", str(EVENTS), "--seed", str(SEED), "--repeat", "1", "--no-write"]
     done = subprocess.run(
         [*command, "--workspace", str(workspace)], cwd=ROOT, capture_output=True, text=True, timeout=300, check=False
     )

@@ -20,7 +20,7 @@ from aggregator.merge import PossibleDuplicate
 from aggregator.model import Event, Mode, Place
 from aggregator.regions import REGIONS
 from aggregator.window import issue_window
-from output.markdown import FOOTER, render_block
+from output.markdown import FOOTER, read_block, render_block
 
 DRAFTS = Path(__file__).parent / "fixtures" / "drafts"
 CLEAN = ("current-2026.md", "older-2023.md", "crlf-2025.md")
@@ -40,8 +40,13 @@ def tidy(text: str) -> str:
     return text[:start] + inside + text[end:]
 
 
-def check(text: str, issue_date: date | None = None, **extra: object) -> LintReport:
-    return lint(text, issue_date=issue_date, weeks=4, states=STATES, **extra)  # type: ignore[arg-type]
+def check(
+    text: str,
+    issue_date: date | None = None,
+    known: Sequence[Event] = (),
+    possible: Sequence[PossibleDuplicate] = (),
+) -> LintReport:
+    return lint(text, issue_date=issue_date, weeks=4, states=STATES, known=known, possible=possible)
 
 
 def repair(text: str, issue_date: date | None = None) -> str:
@@ -96,6 +101,16 @@ def test_clean_draft_with_windows_line_endings_and_blank_lines_after_headers() -
     # Layout is normalized without being reported: one blank line before each header and none after it.
     assert repair(older) == text
     assert repair(crlf) == text.replace("\n", "\r\n")
+
+
+def test_the_published_example_is_clean() -> None:
+    reference = Path(__file__).resolve().parents[2] / "shared" / "twir-format.md"
+    if not reference.exists():
+        pytest.skip("the shared reference is not here")
+    example = reference.read_text(encoding="utf-8").split("```\n")[1]
+    assert example.startswith("Rusty Events between") and example.endswith("community-team@rust-lang.org\n")
+    assert check(example).problems == []
+    assert repair(example) == example
 
 
 def test_the_other_sections_of_the_issue_are_not_read() -> None:
@@ -277,13 +292,50 @@ def test_virtual_under_a_continent_and_in_person_under_virtual_are_moved() -> No
     assert fixed == expected
 
 
-def test_in_person_event_of_unknown_country_under_virtual_is_reported_but_stays() -> None:
-    text = block(("Virtual", listing("2026-08-20", "Berlin, XY")))
+def test_in_person_event_of_unknown_country_goes_under_other_unless_the_editor_chose_a_continent() -> None:
+    text = block(("Virtual", listing("2026-08-20", "Berlin, XY", event="1")))
     assert found(check(text)) == [
         (line_of(text, "Berlin, XY"), "unknown-country", False),
-        (line_of(text, "Berlin, XY"), "wrong-section", False),
+        (line_of(text, "Berlin, XY"), "wrong-section", True),
+    ]
+    assert repair(text) == block(("Other", listing("2026-08-20", "Berlin, XY", event="1")))
+    chosen = block(("Europe", listing("2026-08-20", "Berlin, XY", event="1")))
+    assert [p.code for p in check(chosen).problems] == ["unknown-country"]
+    assert repair(chosen) == chosen
+
+
+def test_the_generators_other_section_is_known_and_its_events_need_a_place() -> None:
+    unplaced = Event(
+        key="u",
+        source="test",
+        title="Rust Night",
+        start=date(2026, 8, 20),
+        end=date(2026, 8, 21),
+        timezone="",
+        mode=Mode.IN_PERSON,
+        place=Place(),
+        location="Main Street 5, Backroom",
+        url="https://example.org/u",
+        organizer="Someone",
+        organizer_url="https://example.org/",
+    )
+    nowhere = Event(**{**vars(unplaced), "key": "n", "location": "", "url": "https://example.org/n"})
+    berlin = Event(**{**vars(unplaced), "key": "b", "place": Place("Berlin", "", "DE"), "url": "https://example.org/b"})
+    text = render_block(issue_window(ISSUE), group([unplaced, nowhere, berlin], STATES), STATES)
+    assert text.index("### Europe") < text.index("### Other")
+    report = check(text)
+    assert [(p.line, p.code, p.fixable) for p in report.problems] == [
+        (line_of(text, " |  | "), "unknown-country", False),
+        (line_of(text, "Main Street 5"), "unknown-country", False),
     ]
     assert repair(text) == text
+    # Once the editor writes a place, fix files the event under its continent.
+    placed = text.replace("Main Street 5, Backroom", "Köln, DE")
+    assert found(check(placed)) == [
+        (line_of(placed, " |  | "), "unknown-country", False),
+        (line_of(placed, "Köln, DE"), "wrong-section", True),
+    ]
+    assert line_of(repair(placed), "Köln, DE") < line_of(repair(placed), "### Other")
 
 
 def test_country_under_the_wrong_continent_and_a_new_section_in_twir_order() -> None:
@@ -372,7 +424,6 @@ def test_broken_listings_are_malformed() -> None:
     cases = {
         "* 2026-08-21 | Berlin, DE | [Rust Berlin](https://x.org)": "event line without its title line",
         "* 2026-08-22 - 2026-08-21 | Berlin, DE | [Rust Berlin](https://x.org)": "event ends (2026-08-21) before",
-        "* 2026-08-21 |  | [Rust Berlin](https://x.org)": "event line has no place",
     }
     for event_line, message in cases.items():
         lines = [event_line] if "title" in message else [event_line, "    * [**T**](https://x.org/t)"]
@@ -381,6 +432,34 @@ def test_broken_listings_are_malformed() -> None:
         assert [(p.line, p.code) for p in report.problems] == [(line_of(text, event_line), "malformed")]
         assert report.problems[0].message.startswith(message)
         assert repair(text) == text
+
+
+def test_a_title_line_cut_off_by_a_blank_line_is_joined_and_the_listing_then_sorted() -> None:
+    late, early = listing("2026-08-27", "Berlin, DE", event="1"), listing("2026-08-20", "Paris, FR", event="2")
+    text = block(("Europe", [*late, early[0], "", early[1]]))
+    assert found(check(text)) == [
+        (line_of(text, "Paris, FR"), "malformed", False),
+        (line_of(text, "events/2/"), "malformed", False),
+    ]
+    fixed = repair(text)
+    assert fixed == block(("Europe", early + late))
+    assert repair(fixed) == fixed and check(fixed).problems == []
+
+
+def test_read_block_reports_headers_bounds_and_unreadable_lines() -> None:
+    text = block(("Europe", [*listing("2026-08-20", "Berlin, DE"), "garbage", "    * [**Orphan**](https://x.org)"]))
+    parsed = read_block(text)
+    assert parsed.start == line_of(text, "Rusty Events")
+    assert parsed.end == line_of(text, "If you are running")
+    assert parsed.headers == [(line_of(text, "### Europe"), "Europe")]
+    assert parsed.unreadable == [line_of(text, "garbage"), line_of(text, "Orphan")]
+    assert [item.line for item in parsed.items] == [line_of(text, "Berlin, DE")]
+
+
+def test_windows_line_endings_survive_a_fix_that_moves_lines() -> None:
+    text = read("broken-2026.md").replace("\n", "\r\n")
+    assert found(check(text)) == BROKEN
+    assert repair(text) == read("broken-2026.fixed.md").replace("\n", "\r\n")
 
 
 def test_country_codes_real_and_printed() -> None:
@@ -411,7 +490,13 @@ def test_state_codes_are_checked_for_the_countries_that_carry_them() -> None:
 
 
 def test_a_us_city_in_another_state_is_reported() -> None:
-    for where, expected in (("Charlottesville, NC, US", ["wrong-state"]), ("Portland, ME, US", [])):
+    cases = {
+        "Charlottesville, NC, US": ["wrong-state"],
+        "Portland, ME, US": [],
+        "Durham, NH, US": [],
+        "Nowhere, NC, US": [],
+    }
+    for where, expected in cases.items():
         text = block(("North America", listing("2026-08-20", where)))
         assert [p.code for p in check(text).problems] == expected
 
@@ -470,14 +555,19 @@ def test_section_headers_out_of_order_doubled_empty_or_unknown() -> None:
         (headers[1], "empty-section", True),
         (headers[2], "section-order", True),
         (headers[3], "duplicate-section", True),
+        (line_of(text, "Paris, FR"), "out-of-order", True),
         (headers[4], "unknown-section", False),
         (line_of(text, "Atlantis"), "unknown-country", False),
+        (line_of(text, "Atlantis"), "wrong-section", True),
     ]
     assert repair(text) == block(
         ("Asia", listing("2026-08-21", "Tokyo, JP", event="2")),
         ("Europe", listing("2026-08-19", "Paris, FR", event="3") + listing("2026-08-20", "Berlin, DE", event="1")),
-        ("Elsewhere", listing("2026-08-22", "Atlantis, XY", event="4")),
+        ("Other", listing("2026-08-22", "Atlantis, XY", event="4")),
     )
+    kept = block(("Europe", listing("2026-08-20", "Berlin, DE")), ("Elsewhere", ["a note the editor left"]))
+    assert [p.code for p in check(kept).problems] == ["unknown-section", "malformed"]
+    assert repair(kept) == kept
 
 
 def test_a_missing_blank_line_before_the_footer_is_reported() -> None:
@@ -577,10 +667,15 @@ def test_possible_duplicates_are_reported_when_both_are_listed() -> None:
             + listing("2026-08-20", "Berlin, DE", slug="rust-meetup-berlin", event="2", title="Rust Evening"),
         )
     )
-    other = {"organizer": "Rust Meetup Berlin", "organizer_url": "https://www.meetup.com/rust-meetup-berlin"}
     known = [
         make_event("a", date(2026, 8, 20), url="https://www.meetup.com/rust-berlin/events/1/", title="Rust Night"),
-        make_event("b", date(2026, 8, 20), url="https://www.meetup.com/rust-meetup-berlin/events/2", **other),
+        make_event(
+            "b",
+            date(2026, 8, 20),
+            url="https://www.meetup.com/rust-meetup-berlin/events/2",
+            organizer="Rust Meetup Berlin",
+            organizer_url="https://www.meetup.com/rust-meetup-berlin",
+        ),
         make_event("c", date(2026, 10, 7), url="https://www.meetup.com/rust-berlin/events/3/"),
     ]
     possible = [
@@ -589,9 +684,9 @@ def test_possible_duplicates_are_reported_when_both_are_listed() -> None:
         PossibleDuplicate("a", "unknown", "same title"),
     ]
     report = check(text, known=known, possible=possible)
-    first, second = line_of(text, "Rust Night"), line_of(text, "rust-meetup-berlin")
+    first, second = line_of(text, "| [rust-berlin]"), line_of(text, "| [rust-meetup-berlin]")
     assert [(p.line, p.code, p.message, p.fixable) for p in report.problems] == [
-        (second, "possible-duplicate", f"possibly the same event as line {first - 1}: same day and place", False)
+        (second, "possible-duplicate", f"possibly the same event as line {first}: same day and place", False)
     ]
     assert check(text, known=known).problems == []
 
@@ -661,6 +756,14 @@ def noisy(draw: st.DrawFn, text: str) -> str:
     names = [name for name, _ in parts.sections]
     counts = Counter(unit for _, units in parts.sections for unit in units)
     twins = {unit for unit, count in counts.items() if count == 2}
+    homes: dict[tuple[str, str], set[str]] = {}
+    for name, units in parts.sections:
+        for unit in units:
+            homes.setdefault(unit, set()).add(name)
+    # Older drafts list a hybrid as `Virtual + In Person (…)` and as a plain place: which line goes where
+    # is the editor's call once they are shuffled, so those stay put.
+    links = Counter(unit[1] for unit in homes)
+    settled = {unit for unit in homes if links[unit[1]] > 1}
     placed: dict[str, list[tuple[str, str]]] = {name: [] for name in REGIONS}
     late: dict[str, list[tuple[str, str]]] = {name: [] for name in REGIONS}
     dropped_twin: set[tuple[str, str]] = set()
@@ -669,11 +772,15 @@ def noisy(draw: st.DrawFn, text: str) -> str:
             if unit in twins and unit not in dropped_twin and draw(st.integers(0, 5)) == 0:
                 dropped_twin.add(unit)
                 continue
-            moved = draw(st.integers(0, 3)) == 0
+            moved = unit not in settled and draw(st.integers(0, 3)) == 0
             placed[draw(st.sampled_from(REGIONS)) if moved else name].append(unit)
             if not moved and draw(st.integers(0, 4)) == 0:
-                copy = respelled(unit) if draw(st.booleans()) else unit
-                late[draw(st.sampled_from(REGIONS)) if draw(st.booleans()) else name].append(copy)
+                # A second listing goes after the first, respelled or not, or as is where the event has none.
+                elsewhere = [other for other in REGIONS if other not in homes[unit]]
+                if draw(st.booleans()):
+                    late[name].append(respelled(unit) if draw(st.booleans()) else unit)
+                else:
+                    late[draw(st.sampled_from(elsewhere))].append(unit)
             if draw(st.integers(0, 6)) == 0:
                 old = (re.sub(r"^\* \S+( - \S+)?", "* 2001-01-01", unit[0]), unit[1])
                 placed[draw(st.sampled_from(REGIONS))].append(old)
@@ -685,7 +792,7 @@ def noisy(draw: st.DrawFn, text: str) -> str:
 
 def has_ties(text: str) -> bool:
     keys = [
-        (name, re.match(r"\* ([^|]+)\|([^|]+)\|", event).groups())  # type: ignore[union-attr]
+        (name, re.match(r"\* (\S+)[^|]*\|([^|]+)\|", event).groups())  # type: ignore[union-attr]
         for name, units in take_apart(text).sections
         for event, _ in units
     ]
@@ -706,7 +813,7 @@ def assert_fix_is_stable(noisy_text: str, clean: str) -> None:
 
 
 @pytest.mark.parametrize("name", CLEAN)
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(data=st.data())
 def test_fix_undoes_editing_noise_on_every_clean_draft(name: str, data: st.DataObject) -> None:
     clean = tidy(read(name))
@@ -775,7 +882,7 @@ def rendered(draw: st.DrawFn) -> str:
     )
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(data=st.data())
 def test_generated_blocks_are_clean_and_fix_undoes_noise(data: st.DataObject) -> None:
     clean = data.draw(rendered())

@@ -1,0 +1,698 @@
+"""Benchmark: refresh one calendar and 150 meetup groups from a local server that answers each request in 200 ms.
+
+In one process: the cold refresh (`run_job` on a fresh store and HTTP cache, default settings), the warm refresh
+(the same store and cache again: every source answers 304), a sweep of per-host limits and pool sizes, and the
+baseline the existing TWiR tool follows: `requests.get` on each URL in turn, parsing nothing.
+Run from the repo root: `python benchmarks/refresh.py [--groups N] [--delay S] [--no-write] [--json PATH]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import html
+import json
+import math
+import os
+import platform
+import re
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from functools import partial
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import TracebackType
+from unittest import mock
+from zoneinfo import ZoneInfo
+
+import requests
+
+from aggregator import job
+from aggregator.config import Config, load_config
+from aggregator.pipeline import WORKERS, collect
+from sources.http import Http, HttpSettings
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCHMARKS_MD = ROOT / "BENCHMARKS.md"
+HEADING = "## Refreshing 150 sources (benchmarks/refresh.py)"
+CALENDAR = ROOT / "examples" / "demo" / "calendar.ics"
+
+GROUPS = 150
+DELAY = 0.2
+# The demo calendar's issue; the generated meetups fall in its window.
+ISSUE = date(2026, 11, 25)
+NOW = datetime(2026, 11, 22, 6, 0, tzinfo=UTC)
+# Two names for one server: the calendar has a host to itself, as calendar.google.com does, and every group
+# shares the other, as on www.meetup.com, so the per-host limit governs the groups.
+CALENDAR_HOST = "localhost"
+GROUP_HOST = "127.0.0.1"
+TARGET_SPEEDUP = 10.0
+TARGET_WARM_SHARE = 0.05
+DEFAULT_PER_HOST = HttpSettings().per_host
+# (per-host limit for the groups' host, thread pool size): the override alone, then with a larger pool.
+SWEEP = ((4, WORKERS), (8, WORKERS), (16, WORKERS), (8, 16), (16, 16), (32, 32), (64, 64))
+LAST_MODIFIED = "Mon, 02 Nov 2026 10:00:00 GMT"
+
+CITIES = (
+    ("Berlin", "", "de", "Europe/Berlin"),
+    ("London", "", "gb", "Europe/London"),
+    ("Paris", "", "fr", "Europe/Paris"),
+    ("Amsterdam", "", "nl", "Europe/Amsterdam"),
+    ("Zurich", "", "ch", "Europe/Zurich"),
+    ("Vienna", "", "at", "Europe/Vienna"),
+    ("Prague", "", "cz", "Europe/Prague"),
+    ("Warsaw", "", "pl", "Europe/Warsaw"),
+    ("Stockholm", "", "se", "Europe/Stockholm"),
+    ("Oslo", "", "no", "Europe/Oslo"),
+    ("Madrid", "", "es", "Europe/Madrid"),
+    ("Milano", "", "it", "Europe/Rome"),
+    ("New York", "NY", "us", "America/New_York"),
+    ("Boston", "MA", "us", "America/New_York"),
+    ("Chicago", "IL", "us", "America/Chicago"),
+    ("Seattle", "WA", "us", "America/Los_Angeles"),
+    ("San Francisco", "CA", "us", "America/Los_Angeles"),
+    ("Austin", "TX", "us", "America/Chicago"),
+    ("Toronto", "ON", "ca", "America/Toronto"),
+    ("Montréal", "QC", "ca", "America/Toronto"),
+    ("Vancouver", "BC", "ca", "America/Vancouver"),
+    ("Sydney", "NSW", "au", "Australia/Sydney"),
+    ("Melbourne", "VIC", "au", "Australia/Melbourne"),
+    ("Tokyo", "", "jp", "Asia/Tokyo"),
+    ("Singapore", "", "sg", "Asia/Singapore"),
+    ("Bangalore", "", "in", "Asia/Kolkata"),
+    ("São Paulo", "", "br", "America/Sao_Paulo"),
+    ("Buenos Aires", "", "ar", "America/Argentina/Buenos_Aires"),
+    ("Nairobi", "", "ke", "Africa/Nairobi"),
+    ("Tel Aviv", "", "il", "Asia/Jerusalem"),
+)
+TOPICS = (
+    "Async in Practice",
+    "Hack Night",
+    "Embedded Rust on the RP2040",
+    "Lightning Talks",
+    "Unsafe Code Guidelines",
+    "Rust for Python Developers",
+    "Writing a Database in Rust",
+    "Bevy Game Jam",
+    "WebAssembly with Leptos",
+    "Error Handling Deep Dive",
+)
+# Meetup files every online event under one made-up venue in the Pacific.
+ONLINE_VENUE = {
+    "__typename": "Venue",
+    "id": "26906060",
+    "name": "Online event",
+    "address": "",
+    "city": "",
+    "state": "",
+    "country": "",
+    "lat": -8.521147,
+    "lng": 179.1962,
+}
+PAGE = """<!DOCTYPE html>
+<html lang="en-US">
+<head>
+<meta charset="utf-8"/>
+<meta name="viewport" content="width=device-width, initial-scale=1"/>
+<title>Events | {name} | Meetup</title>
+<link rel="canonical" href="https://www.meetup.com/{urlname}/events/"/>
+<meta property="og:title" content="{name} | Meetup"/>
+<script src="/mu_static/en-US/_next/static/chunks/webpack-4a4b0c3e.js" defer=""></script>
+</head>
+<body>
+<div id="__next"><div class="flex flex-col"><h1 class="ds-font-title-1">{name}</h1>\
+<p>Upcoming events ({count})</p></div></div>
+<script id="__NEXT_DATA__" type="application/json">{data}</script>
+</body>
+</html>
+"""
+
+
+@dataclass(frozen=True)
+class Resource:
+    """One URL the server answers, with the validators it sends and honours."""
+
+    body: bytes
+    content_type: str
+    etag: str
+
+
+@dataclass(frozen=True)
+class Traffic:
+    """What the server saw: requests, 304 answers and body bytes sent."""
+
+    requests: int = 0
+    not_modified: int = 0
+    body_bytes: int = 0
+
+    def __sub__(self, other: Traffic) -> Traffic:
+        return Traffic(
+            self.requests - other.requests,
+            self.not_modified - other.not_modified,
+            self.body_bytes - other.body_bytes,
+        )
+
+
+class Site(ThreadingHTTPServer):
+    """A server on 127.0.0.1 that waits `delay` seconds before every answer, 304s included."""
+
+    daemon_threads = True
+    # Every pool thread connects at once; the default backlog of 5 drops SYNs and adds 1 s retransmit stalls.
+    request_queue_size = 1024
+
+    def __init__(self, resources: dict[str, Resource], delay: float) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.resources = resources
+        self.delay = delay
+        self._lock = threading.Lock()
+        self._traffic = Traffic()
+        self._thread = threading.Thread(target=self.serve_forever, args=(0.05,), daemon=True)
+
+    @property
+    def port(self) -> int:
+        return int(self.server_address[1])
+
+    @property
+    def traffic(self) -> Traffic:
+        with self._lock:
+            return self._traffic
+
+    def count(self, not_modified: bool, body_bytes: int) -> None:
+        with self._lock:
+            t = self._traffic
+            self._traffic = Traffic(t.requests + 1, t.not_modified + not_modified, t.body_bytes + body_bytes)
+
+    def __enter__(self) -> Site:
+        self._thread.start()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None) -> None:
+        self.shutdown()
+        self.server_close()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes: with Nagle on, the body waits for the client's delayed ACK of the
+    # headers on a kept-alive connection, a 40 ms stall per request that real servers do not have.
+    disable_nagle_algorithm = True
+    server: Site
+
+    def do_GET(self) -> None:
+        time.sleep(self.server.delay)
+        resource = self.server.resources.get(self.path.split("?", 1)[0])
+        if resource is None:
+            self.send_response(404)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            self.server.count(False, 0)
+            return
+        if self.headers.get("If-None-Match") == resource.etag or self.headers.get("If-Modified-Since") == LAST_MODIFIED:
+            self.send_response(304)
+            self.send_header("ETag", resource.etag)
+            self.end_headers()
+            self.server.count(True, 0)
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", resource.content_type)
+        self.send_header("Content-Length", str(len(resource.body)))
+        self.send_header("ETag", resource.etag)
+        self.send_header("Last-Modified", LAST_MODIFIED)
+        self.end_headers()
+        self.wfile.write(resource.body)
+        self.server.count(False, len(resource.body))
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Quiet: the benchmark prints its own summary."""
+
+
+@dataclass(frozen=True)
+class Group:
+    """One generated meetup group."""
+
+    urlname: str
+    name: str
+    city: str
+    state: str
+    country: str
+    timezone: str
+
+
+def groups(count: int) -> list[Group]:
+    """`count` groups, one city after another: rust-berlin, rust-london, ..., then rust-berlin-2, ..."""
+    made = []
+    for index in range(count):
+        city, state, country, zone = CITIES[index % len(CITIES)]
+        round_ = index // len(CITIES) + 1
+        slug = re.sub(r"[^a-z]+", "-", city.lower().replace("ã", "a").replace("é", "e")).strip("-")
+        suffix = f"-{round_}" if round_ > 1 else ""
+        made.append(
+            Group(
+                f"rust-{slug}{suffix}", f"Rust {city}{f' {round_}' if round_ > 1 else ''}", city, state, country, zone
+            )
+        )
+    return made
+
+
+def events_page(group: Group, index: int) -> bytes:
+    """The group's events page: three meetups (in person, online, hybrid) in the Next.js Apollo state."""
+    group_key = f"Group:{30000000 + index}"
+    venue_key = f"Venue:{27000000 + index}"
+    online_key = "Venue:26906060"
+    round_ = index // len(CITIES)
+    state: dict[str, object] = {
+        "ROOT_QUERY": {"__typename": "Query", f'groupByUrlname({{"urlname":"{group.urlname}"}})': {"__ref": group_key}},
+        online_key: ONLINE_VENUE,
+        venue_key: {
+            "__typename": "Venue",
+            "id": venue_key.split(":")[1],
+            "name": f"{group.city} Tech Hub",
+            "address": f"{10 + index} Main Street",
+            "city": group.city,
+            "state": group.state,
+            "country": group.country,
+        },
+    }
+    edges = []
+    for k, kind in enumerate(("PHYSICAL", "ONLINE", "HYBRID")):
+        # Groups of one city meet on different days, so no two of their events look like duplicates.
+        day = ISSUE + timedelta(days=2 * (round_ + 5 * k) + 1)
+        start = datetime(day.year, day.month, day.day, 19, tzinfo=ZoneInfo(group.timezone))
+        event_id = str(320000000 + 10 * index + k)
+        state[f"Event:{event_id}"] = {
+            "__typename": "Event",
+            "id": event_id,
+            "title": f"{group.name}: {TOPICS[(index + 3 * k) % len(TOPICS)]}",
+            "eventUrl": f"https://www.meetup.com/{group.urlname}/events/{event_id}/",
+            "dateTime": start.isoformat(timespec="minutes"),
+            "endTime": (start + timedelta(hours=2)).isoformat(timespec="minutes"),
+            "eventType": kind,
+            "isOnline": kind == "ONLINE",
+            "status": "ACTIVE",
+            "going": {"__typename": "EventPersonConnection", "totalCount": 20 + index % 40},
+            "venue": {"__ref": online_key if kind == "ONLINE" else venue_key},
+            "group": {"__ref": group_key},
+        }
+        edges.append({"__typename": "GroupEventEdge", "node": {"__ref": f"Event:{event_id}"}})
+    state[group_key] = {
+        "__typename": "Group",
+        "id": group_key.split(":")[1],
+        "name": group.name,
+        "urlname": group.urlname,
+        "city": group.city,
+        "state": group.state,
+        "country": group.country,
+        "timezone": group.timezone,
+        "isPrivate": False,
+        "link": f"https://www.meetup.com/{group.urlname}/",
+        'events({"filter":{"status":["ACTIVE","CANCELLED"]},"first":10,"sort":"ASC"})': {
+            "__typename": "GroupEventConnection",
+            "totalCount": len(edges),
+            "edges": edges,
+        },
+    }
+    data = {
+        "props": {"pageProps": {"__APOLLO_STATE__": state, "__N_SSP": True}, "__N_SSP": True},
+        "page": "/[urlname]/events",
+        "query": {"urlname": group.urlname},
+        "buildId": "Qx3mUk2m1Bn0T6tA4c9Xq",
+        "isFallback": False,
+        "gssp": True,
+        "locale": "en-US",
+    }
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/")
+    page = PAGE.format(name=html.escape(group.name), urlname=group.urlname, count=len(edges), data=text)
+    return page.encode()
+
+
+def resources(made: Sequence[Group]) -> dict[str, Resource]:
+    served = {"/calendar.ics": Resource(CALENDAR.read_bytes(), "text/calendar; charset=UTF-8", '"calendar-1"')}
+    for index, group in enumerate(made):
+        served[f"/{group.urlname}/events/"] = Resource(events_page(group, index), "text/html", f'"{group.urlname}-1"')
+    return served
+
+
+def urls(port: int, made: Sequence[Group]) -> list[str]:
+    """Every URL a refresh fetches: the calendar first, then each group's events page."""
+    return [f"http://{CALENDAR_HOST}:{port}/calendar.ics"] + [
+        f"http://{GROUP_HOST}:{port}/{group.urlname}/events/" for group in made
+    ]
+
+
+def write_config(folder: Path, port: int, made: Sequence[Group], per_host: int | None) -> Config:
+    """A config reading the calendar and every group page; `per_host` sets host_limits for the groups' host."""
+    limits = f'host_limits = {{ "{GROUP_HOST}" = {per_host} }}\n' if per_host is not None else ""
+    listed = ",\n".join(f'    "http://{GROUP_HOST}:{port}/{group.urlname}"' for group in made)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "config.toml").write_text(
+        f"""[output]
+dir = "public"
+
+[http]
+{limits}
+[[source]]
+name = "Rust Community Calendar"
+type = "ics"
+url = "http://{CALENDAR_HOST}:{port}/calendar.ics"
+
+[[source]]
+name = "meetup"
+type = "meetup"
+method = "page"
+groups = [
+{listed},
+]
+""",
+        encoding="utf-8",
+    )
+    return load_config(folder / "config.toml")
+
+
+@dataclass(frozen=True)
+class Pass:
+    """One measured refresh (or the baseline)."""
+
+    label: str
+    per_host: int
+    workers: int
+    seconds: float
+    traffic: Traffic
+    client_bytes: int
+    # Until the last source was fetched and normalized; the rest is storing, rendering and writing.
+    fetched: float = 0.0
+    events: int = 0
+    listed: int = 0
+    failed: tuple[str, ...] = ()
+
+
+def refresh(site: Site, config: Config, label: str, per_host: int, workers: int) -> Pass:
+    """`run_job` once, with a thread pool of `workers` (run_job itself always uses the module's WORKERS)."""
+    pool = (
+        contextlib.nullcontext()
+        if workers == WORKERS
+        else mock.patch.object(job, "collect", partial(collect, workers=workers))
+    )
+    before = site.traffic
+    done: list[float] = []
+    with Http(config.http) as http, pool:
+        began = time.perf_counter()
+        result = job.run_job(config, ISSUE, http, now=NOW, on_done=lambda _: done.append(time.perf_counter()))
+        seconds = time.perf_counter() - began
+        client = sum(t.bytes_received for t in http.transfers)
+    failed = tuple(f"{o.report.name}: {o.outcome}: {o.reason}" for o in result.outcomes if o.outcome != "ok")
+    return Pass(
+        label,
+        per_host,
+        workers,
+        seconds,
+        site.traffic - before,
+        client,
+        fetched=max(done) - began,
+        events=len(result.collected.events),
+        listed=len(result.rendered.issue.events),
+        failed=failed,
+    )
+
+
+def baseline(site: Site, fetched: Sequence[str]) -> Pass:
+    """What the TWiR tool does: one `requests.get` after another, a new connection each, no cache."""
+    before = site.traffic
+    received = 0
+    began = time.perf_counter()
+    for url in fetched:
+        reply = requests.get(url, timeout=30)
+        reply.raise_for_status()
+        received += len(reply.content)
+    seconds = time.perf_counter() - began
+    return Pass(
+        "baseline: `requests.get` one URL after another, parsing nothing",
+        1,
+        1,
+        seconds,
+        site.traffic - before,
+        received,
+    )
+
+
+@dataclass
+class Report:
+    """Everything one benchmark run measured."""
+
+    groups: int
+    delay: float
+    page_bytes: int
+    calendar_bytes: int
+    baseline: Pass
+    cold: Pass
+    warm: Pass
+    sweep: list[Pass] = field(default_factory=list)
+    load: tuple[float, float] = (0.0, 0.0)
+
+    @property
+    def speedup(self) -> float:
+        return self.baseline.seconds / self.cold.seconds
+
+    @property
+    def warm_share(self) -> float:
+        return self.warm.traffic.body_bytes / self.cold.traffic.body_bytes
+
+    @property
+    def first_at_target(self) -> Pass | None:
+        return next((p for p in self.sweep if self.baseline.seconds / p.seconds >= TARGET_SPEEDUP), None)
+
+
+def benchmark(groups_count: int, delay: float, workspace: Path) -> Report:
+    made = groups(groups_count)
+    served = resources(made)
+    load_before = os.getloadavg()[0]
+    with Site(served, delay) as site:
+        fetched = urls(site.port, made)
+        # Untimed: builds the gazetteer index and warms every code path, so each pass below pays the same.
+        warm_up = write_config(workspace / "warm-up", site.port, made, 32)
+        refresh(site, warm_up, "warm-up", 32, 32)
+
+        base = baseline(site, fetched)
+        config = write_config(workspace / "default", site.port, made, None)
+        cold = refresh(site, config, "cold, defaults", DEFAULT_PER_HOST, WORKERS)
+        warm = refresh(site, config, "warm, defaults (same store and cache)", DEFAULT_PER_HOST, WORKERS)
+        sweep = []
+        for per_host, workers in SWEEP:
+            folder = workspace / f"per-host-{per_host}-workers-{workers}"
+            overridden = write_config(folder, site.port, made, per_host)
+            pool = "" if workers == WORKERS else f", pool of {workers}"
+            sweep.append(
+                refresh(site, overridden, f'cold, host_limits "{GROUP_HOST}" = {per_host}{pool}', per_host, workers)
+            )
+    pages = [served[f"/{group.urlname}/events/"].body for group in made]
+    return Report(
+        groups=groups_count,
+        delay=delay,
+        page_bytes=sum(len(page) for page in pages) // max(1, len(pages)),
+        calendar_bytes=len(served["/calendar.ics"].body),
+        baseline=base,
+        cold=cold,
+        warm=warm,
+        sweep=sweep,
+        load=(load_before, os.getloadavg()[0]),
+    )
+
+
+def problems(report: Report) -> list[str]:
+    """What makes the figures meaningless: a failed source, or a pass that did not fetch every URL."""
+    found = []
+    expected = report.groups + 1
+    for run in (report.cold, report.warm, *report.sweep):
+        found += [f"{run.label}: {line}" for line in run.failed]
+        if run.traffic.requests != expected:
+            found.append(f"{run.label}: the server saw {run.traffic.requests} requests, expected {expected}")
+    if report.warm.traffic.not_modified != expected:
+        found.append(f"warm pass: {report.warm.traffic.not_modified} of {expected} answers were 304")
+    if report.warm.events != report.cold.events:
+        found.append(f"warm pass read {report.warm.events} events, the cold one {report.cold.events}")
+    return found
+
+
+def floor(run: Pass, report: Report) -> float:
+    """The latency floor: the baseline waits for every URL in turn; a refresh fetches the calendar alongside
+    the group pages, which go min(per-host limit, pool) at a time."""
+    if run is report.baseline:
+        return (report.groups + 1) * report.delay
+    return math.ceil(report.groups / min(run.per_host, run.workers)) * report.delay
+
+
+def _row(run: Pass, report: Report) -> str:
+    after = "-" if run is report.baseline else f"{run.seconds - run.fetched:.2f}"
+    return (
+        f"| {run.label} | {run.per_host} | {run.workers} | {run.seconds:.2f} | {floor(run, report):.2f} | {after} "
+        f"| {run.traffic.requests} | {run.traffic.body_bytes:,} | {run.traffic.not_modified} "
+        f"| {report.baseline.seconds / run.seconds:.1f}x |"
+    )
+
+
+def _met(met: bool) -> str:
+    return "met" if met else "not met"
+
+
+def _setup(report: Report, command: str, today: date) -> list[str]:
+    n, delay = report.groups, report.delay
+    runs = (report.cold, report.warm, *report.sweep)
+    agreed = "yes" if all(run.client_bytes == run.traffic.body_bytes for run in runs) else "no"
+    return [
+        f"Measured {today.isoformat()} on {platform.system()} {platform.machine()}, nproc {os.cpu_count()}, "
+        f"Python {platform.python_version()} (1-minute load average {report.load[0]:.1f} before the runs, "
+        f"{report.load[1]:.1f} after), with",
+        "",
+        f"    {command}",
+        "",
+        f"A local `ThreadingHTTPServer` answers every request after {delay * 1000:.0f} ms, 304s included. It serves "
+        f"`examples/demo/calendar.ics` ({report.calendar_bytes:,} bytes) at `{CALENDAR_HOST}` and {n} generated "
+        f"meetup group events pages ({report.page_bytes:,} bytes on average, three events each in the "
+        f'`__NEXT_DATA__` Apollo state, read with `method = "page"`) at `{GROUP_HOST}`, every one with an ETag and '
+        f"Last-Modified, answering conditional requests with 304. The groups share one host, as on www.meetup.com, "
+        f"so the per-host limit governs them. Each pass is `run_job` (fetch, parse, normalize, store, render and "
+        f"write every output) on a fresh store and HTTP cache, except the warm pass, which reuses the cold pass's; "
+        f"all in one process after an untimed warm-up refresh that builds the gazetteer index (about 1 s in a "
+        f"fresh process). Requests, 304s and bytes are the server's counts (body bytes sent); the HTTP layer's "
+        f"own count of bytes received agreed in every pass: {agreed}. The pool is `aggregator/pipeline.py` "
+        f"`WORKERS` ({WORKERS}), which `run_job` does not expose, so the passes with another pool patch "
+        f"`collect`'s. The latency floor is ceil({n} / min(per-host limit, pool)) x {delay:g} s (the baseline's: "
+        f'{n + 1} x {delay:g} s); "after fetch" is the time from the last source\'s fetch and normalization to '
+        f"the end of the run: storing, merging, rendering and writing the outputs.",
+    ]
+
+
+def _verdicts(report: Report) -> list[str]:
+    cold, warm, base = report.cold, report.warm, report.baseline
+    n, delay = report.groups, report.delay
+    ceiling = (n + 1) * delay / floor(cold, report)
+    budget = base.seconds / TARGET_SPEEDUP
+    fixed = cold.seconds - cold.fetched
+    same_min = [
+        (capped, other)
+        for capped in report.sweep
+        for other in report.sweep
+        if capped.per_host > capped.workers and (other.per_host, other.workers) == (capped.workers, capped.workers)
+    ]
+    lines = [
+        f"**Cold refresh with the defaults (per-host limit {DEFAULT_PER_HOST}, pool {WORKERS}): {cold.seconds:.2f} s, "
+        f"{report.speedup:.1f}x faster than the baseline (target {TARGET_SPEEDUP:.0f}x: "
+        f"{_met(report.speedup >= TARGET_SPEEDUP)}).** With {DEFAULT_PER_HOST} requests at a time to the groups' "
+        f"host, the {n} pages take at least {n} / {DEFAULT_PER_HOST} x {delay:g} s = {floor(cold, report):.2f} s, "
+        f"against the baseline's {n + 1} x {delay:g} s = {(n + 1) * delay:.1f} s: {ceiling:.1f}x is the ceiling "
+        f"whatever the code does. {TARGET_SPEEDUP:.0f}x means {budget:.2f} s in all. Of that, the "
+        f"{fixed:.2f} s after the last fetch are spent whatever the concurrency, which leaves "
+        + (
+            f"{budget - fixed:.2f} s for the pages: at least ceil({n} x {delay:g} / {budget - fixed:.2f}) = "
+            f"{math.ceil(n * delay / (budget - fixed))} requests in flight to one host."
+            if budget > fixed
+            else "nothing for the pages: no concurrency reaches the target."
+        ),
+    ]
+    for capped, other in same_min:
+        lines[-1] += (
+            f" The pool caps what a per-host limit can give: limit {capped.per_host} with a pool of "
+            f"{capped.workers} took {capped.seconds:.2f} s, as limit {other.per_host} did ({other.seconds:.2f} s)."
+        )
+    first = report.first_at_target
+    lines += [
+        "",
+        (
+            f"The first setting of the sweep to reach {TARGET_SPEEDUP:.0f}x: per-host limit {first.per_host} with a "
+            f"pool of {first.workers} ({first.seconds:.2f} s, {base.seconds / first.seconds:.1f}x)."
+            if first
+            else f"No setting of the sweep reached {TARGET_SPEEDUP:.0f}x."
+        ),
+        "",
+        f"**Warm refresh: {warm.traffic.body_bytes:,} body bytes, {report.warm_share:.1%} of the cold pass's "
+        f"{cold.traffic.body_bytes:,} (target under {TARGET_WARM_SHARE:.0%}: "
+        f"{_met(report.warm_share < TARGET_WARM_SHARE)}).** {warm.traffic.not_modified} of "
+        f"{warm.traffic.requests} requests were answered 304 and the same {warm.events} events were read from the "
+        f"cache. It took {warm.seconds:.2f} s against the cold pass's {cold.seconds:.2f} s: a 304 costs the same "
+        f"{delay:g} s round trip, so with the default per-host limit a warm refresh is as latency-bound as a cold one.",
+    ]
+    return lines
+
+
+def section(report: Report, command: str, today: date) -> str:
+    table = [
+        "| pass | per-host limit | pool | s | latency floor s | after fetch s | requests | bytes sent | 304s "
+        "| vs baseline |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+        *(_row(run, report) for run in (report.baseline, report.cold, report.warm, *report.sweep)),
+    ]
+    return "\n".join([HEADING, "", *_setup(report, command, today), "", *table, "", *_verdicts(report), ""])
+
+
+def update_section(path: Path, text: str) -> None:
+    """Replace this benchmark's section of BENCHMARKS.md (or append it), leaving every other section as it is."""
+    old = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
+    lines = old.splitlines(keepends=True)
+    start = next((i for i, line in enumerate(lines) if line.rstrip() == HEADING), None)
+    if start is None:
+        path.write_text(old.rstrip("\n") + "\n\n" + text, encoding="utf-8")
+        return
+    end = next((i for i in range(start + 1, len(lines)) if re.match(r"#{1,2} ", lines[i])), len(lines))
+    after = "".join(lines[end:])
+    path.write_text("".join(lines[:start]) + text + ("\n" + after if after else ""), encoding="utf-8")
+
+
+def console(report: Report) -> str:
+    runs = [report.baseline, report.cold, report.warm, *report.sweep]
+    header = ("pass", "per-host", "pool", "seconds", "requests", "bytes", "304s", "speedup")
+    lines = ["{:<60} {:>8} {:>5} {:>8} {:>8} {:>10} {:>5} {:>8}".format(*header)]
+    lines += [
+        f"{run.label[:60]:<60} {run.per_host:>8} {run.workers:>5} {run.seconds:>8.2f} {run.traffic.requests:>8} "
+        f"{run.traffic.body_bytes:>10,} {run.traffic.not_modified:>5} {report.baseline.seconds / run.seconds:>7.1f}x"
+        for run in runs
+    ]
+    lines.append(
+        f"cold vs baseline: {report.speedup:.1f}x (target {TARGET_SPEEDUP:.0f}x); "
+        f"warm bytes: {report.warm_share:.1%} of cold (target < {TARGET_WARM_SHARE:.0%})"
+    )
+    return "\n".join(lines) + "\n"
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--groups", type=int, default=GROUPS, help=f"meetup groups to serve (default {GROUPS})")
+    parser.add_argument("--delay", type=float, default=DELAY, help=f"seconds before each answer (default {DELAY})")
+    parser.add_argument("--no-write", action="store_true", help="do not update BENCHMARKS.md")
+    parser.add_argument("--json", type=Path, help="also write the measurements to this JSON file")
+    args = parser.parse_args(argv)
+    if args.groups < 1 or args.delay < 0:
+        parser.error("--groups must be at least 1 and --delay at least 0")
+    return args
+
+
+def recorded_command(args: argparse.Namespace) -> str:
+    options = [("--groups", args.groups, GROUPS), ("--delay", args.delay, DELAY)]
+    return " ".join(
+        ["python benchmarks/refresh.py", *(f"{flag} {value:g}" for flag, value, default in options if value != default)]
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="twir-refresh-") as directory:
+        report = benchmark(args.groups, args.delay, Path(directory))
+    sys.stdout.write(console(report))
+    found = problems(report)
+    for line in found:
+        print(f"error: {line}", file=sys.stderr)
+    if args.json is not None:
+        args.json.write_text(json.dumps(asdict(report), indent=2) + "\n", encoding="utf-8")
+    if found:
+        return 1
+    if not args.no_write:
+        update_section(BENCHMARKS_MD, section(report, recorded_command(args), date.today()))
+        print(f"updated {BENCHMARKS_MD}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
