@@ -15,6 +15,8 @@ from tqdm import tqdm
 from aggregator.config import Config, load_config
 from aggregator.diff import DiffError, format_diff
 from aggregator.job import BusyError, JobResult, diff_job, render_job, run_job, write_outputs
+from aggregator.lint import fix as fix_draft
+from aggregator.lint import lint as lint_draft
 from aggregator.pipeline import SourceReport
 from aggregator.report import run_summary, status_table
 from aggregator.schedule import add_parser as add_schedule_parser
@@ -22,6 +24,7 @@ from aggregator.schedule import cmd_schedule
 from aggregator.store import Store, StoreError
 from aggregator.tomltable import ConfigError
 from aggregator.window import next_issue_date
+from output.files import write_if_changed
 from sources.http import Http
 
 EXIT_OK, EXIT_NO_SOURCE, EXIT_USAGE, EXIT_BUSY = 0, 1, 2, 75
@@ -89,6 +92,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _common(status, dated=False)
     add_schedule_parser(commands)
+
+    lint = commands.add_parser(
+        "lint",
+        help="check the Upcoming Events block of a hand-edited TWiR draft",
+        description="Report problems in the events block of a TWiR draft, with line numbers: events outside the "
+        "window, out of order, in the wrong section, malformed, unknown countries, duplicates, and events the store "
+        "knows that the draft lacks. --fix rewrites only the block. Exit status: 0 clean, 1 problems remain, 2 error.",
+    )
+    lint.add_argument("draft", type=Path, help="the draft issue file (markdown)")
+    _common(lint)
+    lint.add_argument("--fix", action="store_true", help="rewrite the block in place, atomically")
 
     diff = commands.add_parser(
         "diff",
@@ -176,12 +190,34 @@ def cmd_diff(args: argparse.Namespace, config: Config) -> int:
     return EXIT_OK
 
 
+def cmd_lint(args: argparse.Namespace, config: Config) -> int:
+    try:
+        draft = args.draft.read_bytes().decode("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{args.draft}: cannot read the draft: {exc}") from None
+    options = {"issue_date": args.date, "weeks": config.weeks, "states": config.states}
+    window = lint_draft(draft, **options).window
+    if window is not None and config.store_path.exists():
+        rendered = render_job(config, window.start)
+        options |= {"known": rendered.issue.events, "possible": rendered.possible_duplicates}
+    if args.fix:
+        fixed = fix_draft(draft, **options)
+        if write_if_changed(args.draft, fixed.encode("utf-8")):
+            print(f"fixed: {args.draft}", file=sys.stderr)
+        draft = fixed
+    problems = lint_draft(draft, **options).problems
+    for problem in problems:
+        print(f"{args.draft}:{problem.line}: {problem.code}: {problem.message}")
+    return EXIT_NO_SOURCE if problems else EXIT_OK
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace, Config], int]] = {
     "run": cmd_run,
     "render": cmd_render,
     "status": cmd_status,
     "diff": cmd_diff,
     "schedule": cmd_schedule,
+    "lint": cmd_lint,
 }
 
 

@@ -895,3 +895,23 @@ def test_generated_blocks_are_clean_and_fix_undoes_noise(data: st.DataObject) ->
 def test_problem_is_a_plain_record() -> None:
     problem = Problem(3, "duplicate", "duplicate of line 1 (same link)", True)
     assert (problem.line, problem.code, problem.fixable) == (3, "duplicate", True)
+
+
+def test_lint_command_reports_fixes_in_place_and_is_idempotent(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from aggregator.cli import main
+
+    draft = tmp_path / "draft.md"
+    draft.write_bytes((Path(__file__).parent / "fixtures" / "drafts" / "broken-2026.md").read_bytes())
+    config = tmp_path / "config.toml"
+    config.write_text("", encoding="utf-8")
+    assert main(["lint", str(draft), "--config", str(config)]) == 1
+    before = capsys.readouterr().out.splitlines()
+    assert any(": outside-window: " in line for line in before)
+    assert main(["lint", str(draft), "--fix", "--config", str(config)]) == 1
+    after = capsys.readouterr().out.splitlines()
+    assert not any(": outside-window: " in line or ": duplicate: " in line for line in after)
+    fixed = draft.read_bytes()
+    main(["lint", str(draft), "--fix", "--config", str(config)])
+    assert draft.read_bytes() == fixed
