@@ -16,7 +16,6 @@ import os
 import platform
 import pstats
 import random
-import re
 import resource
 import statistics
 import string
@@ -41,6 +40,7 @@ from aggregator.model import Event, RawEvent
 from aggregator.normalize import normalize
 from aggregator.pipeline import SourceReport, build_issue, fetch_source, fetch_span, merged, normalize_result
 from aggregator.window import issue_window
+from output.files import update_markdown_section
 from output.markdown import render_block
 from sources.base import SourceResult, Span
 from sources.http import Http
@@ -761,19 +761,6 @@ def analysis(report: Report, profile: Profiled) -> str:
     )
 
 
-def update_section(path: Path, text: str) -> None:
-    """Replace this benchmark's section of BENCHMARKS.md (or append it), leaving every other section as it is."""
-    old = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    lines = old.splitlines(keepends=True)
-    start = next((i for i, line in enumerate(lines) if line.rstrip() == HEADING), None)
-    if start is None:
-        path.write_text(old.rstrip("\n") + "\n\n" + text, encoding="utf-8")
-        return
-    end = next((i for i in range(start + 1, len(lines)) if re.match(r"#{1,2} ", lines[i])), len(lines))
-    after = "".join(lines[end:])
-    path.write_text("".join(lines[:start]) + text + ("\n" + after if after else ""), encoding="utf-8")
-
-
 def console(report: Report) -> str:
     w, b = report.windowed, report.whole_life
     lines = [
@@ -816,7 +803,7 @@ def benchmark(args: argparse.Namespace, directory: Path, command: str) -> int:
     report = Report(generated, combine(runs[WINDOWED]), combine(runs[WHOLE_LIFE]), args.repeat, command, load)
     print(console(report))
     if not args.no_write:
-        update_section(BENCHMARKS_MD, section(report, date.today()))
+        update_markdown_section(BENCHMARKS_MD, HEADING, section(report, date.today()))
         print(f"updated {BENCHMARKS_MD}")
     return 0
 

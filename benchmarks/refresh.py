@@ -35,6 +35,7 @@ import requests
 from aggregator import job
 from aggregator.config import Config, load_config
 from aggregator.pipeline import WORKERS, collect
+from output.files import update_markdown_section
 from sources.http import Http, HttpSettings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -628,19 +629,6 @@ def section(report: Report, command: str, today: date) -> str:
     return "\n".join([HEADING, "", *_setup(report, command, today), "", *table, "", *_verdicts(report), ""])
 
 
-def update_section(path: Path, text: str) -> None:
-    """Replace this benchmark's section of BENCHMARKS.md (or append it), leaving every other section as it is."""
-    old = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    lines = old.splitlines(keepends=True)
-    start = next((i for i, line in enumerate(lines) if line.rstrip() == HEADING), None)
-    if start is None:
-        path.write_text(old.rstrip("\n") + "\n\n" + text, encoding="utf-8")
-        return
-    end = next((i for i in range(start + 1, len(lines)) if re.match(r"#{1,2} ", lines[i])), len(lines))
-    after = "".join(lines[end:])
-    path.write_text("".join(lines[:start]) + text + ("\n" + after if after else ""), encoding="utf-8")
-
-
 def console(report: Report) -> str:
     runs = [report.baseline, report.cold, report.warm, *report.sweep]
     header = ("pass", "per-host", "pool", "seconds", "requests", "bytes", "304s", "speedup")
@@ -689,7 +677,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if found:
         return 1
     if not args.no_write:
-        update_section(BENCHMARKS_MD, section(report, recorded_command(args), date.today()))
+        update_markdown_section(BENCHMARKS_MD, HEADING, section(report, recorded_command(args), date.today()))
         print(f"updated {BENCHMARKS_MD}")
     return 0
 

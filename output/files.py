@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -37,3 +38,17 @@ def _sync_dir(folder: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def update_markdown_section(path: Path, heading: str, text: str) -> None:
+    """Replace the `heading` section of a markdown file (or append it), leaving every other section as it is."""
+    old = path.read_text(encoding="utf-8") if path.exists() else ""
+    lines = old.splitlines(keepends=True)
+    start = next((i for i, line in enumerate(lines) if line.rstrip() == heading), None)
+    if start is None:
+        new = old.rstrip("\n") + "\n\n" + text if old.strip() else text
+    else:
+        end = next((i for i in range(start + 1, len(lines)) if re.match(r"#{1,2} ", lines[i])), len(lines))
+        after = "".join(lines[end:])
+        new = "".join(lines[:start]) + text + ("\n" + after if after else "")
+    write_if_changed(path, new.encode("utf-8"))

@@ -14,6 +14,7 @@ import icalendar
 import pytest
 
 from aggregator.window import issue_window
+from output.files import update_markdown_section
 from output.markdown import parse_block
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -99,15 +100,15 @@ def test_update_section_replaces_its_own_section_and_keeps_the_others(script: Mo
     path = tmp_path / "BENCHMARKS.md"
     before, after = "# Benchmarks\n\n## Another benchmark\n\nTheirs.\n\n", "\n## Later one\n\nAlso theirs.\n"
     path.write_text(f"{before}{script.HEADING}\n\nOld figures.\n\n### Detail\n\nOld.\n{after}", encoding="utf-8")
-    script.update_section(path, f"{script.HEADING}\n\nNew figures.\n")
+    update_markdown_section(path, script.HEADING, f"{script.HEADING}\n\nNew figures.\n")
     assert path.read_text(encoding="utf-8") == f"{before}{script.HEADING}\n\nNew figures.\n{after}"
 
 
 def test_update_section_appends_when_absent(script: ModuleType, tmp_path: Path) -> None:
     path = tmp_path / "BENCHMARKS.md"
     path.write_text("# Benchmarks\n\n## Another benchmark\n\nTheirs.\n", encoding="utf-8")
-    script.update_section(path, f"{script.HEADING}\n\nFigures.\n")
-    script.update_section(path, f"{script.HEADING}\n\nFigures again.\n")
+    update_markdown_section(path, script.HEADING, f"{script.HEADING}\n\nFigures.\n")
+    update_markdown_section(path, script.HEADING, f"{script.HEADING}\n\nFigures again.\n")
     assert path.read_text(encoding="utf-8") == (
         f"# Benchmarks\n\n## Another benchmark\n\nTheirs.\n\n{script.HEADING}\n\nFigures again.\n"
     )
