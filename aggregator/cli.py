@@ -25,10 +25,11 @@ from aggregator.store import Store, StoreError
 from aggregator.tomltable import ConfigError
 from aggregator.window import next_issue_date
 from output.files import write_if_changed
+from output.html import MISSING_BASE_URL
 from sources.http import Http
 
 EXIT_OK, EXIT_NO_SOURCE, EXIT_USAGE, EXIT_BUSY = 0, 1, 2, 75
-FORMATS = {"markdown": "events.md", "ics": "events.ics", "json": "events.json"}
+FORMATS = {"markdown": "events.md", "ics": "events.ics", "json": "events.json", "html": "index.html"}
 
 
 def _version() -> str:
@@ -138,6 +139,7 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
             result = run_job(config, issue_date, http, on_done=done)
     _warn(result, args.quiet)
     sys.stderr.write(run_summary(result, config.health, config.output_dir))
+    _note_base_url(config)
     if result.all_failed:
         print("error: no source could be read", file=sys.stderr)
         return EXIT_NO_SOURCE
@@ -153,6 +155,11 @@ def _warn(result: JobResult, quiet: bool) -> None:
             print(f"warning: {line}", file=sys.stderr)
 
 
+def _note_base_url(config: Config) -> None:
+    if not config.base_url:
+        print(f"note: {MISSING_BASE_URL}", file=sys.stderr)
+
+
 def cmd_render(args: argparse.Namespace, config: Config) -> int:
     issue_date = args.date or next_issue_date(date.today())
     if not config.store_path.exists():
@@ -161,6 +168,7 @@ def cmd_render(args: argparse.Namespace, config: Config) -> int:
         )
     rendered = render_job(config, issue_date)
     write_outputs(config, rendered.files)
+    _note_base_url(config)
     sys.stdout.buffer.write(rendered.files[FORMATS[args.format]])
     return EXIT_OK
 

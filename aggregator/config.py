@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from apscheduler.triggers.cron import CronTrigger
 
@@ -78,6 +79,8 @@ class Config:
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
     curation: Path | None = None
     sources: tuple[SourceSpec, ...] = ()
+    # The published folder's public address (ends in "/"); "" when unset, and then the page has no subscribe links.
+    base_url: str = ""
 
     @property
     def base(self) -> Path:
@@ -98,6 +101,7 @@ def load_config(path: Path) -> Config:
 
     output = root.table("output", {})
     output_dir = base / output.str("dir", "public")
+    base_url = _base_url(output)
     output.finish()
 
     feed_table = root.table("feed", {})
@@ -138,7 +142,23 @@ def load_config(path: Path) -> Config:
         schedule=schedule,
         curation=base / curation if curation else None,
         sources=tuple(specs),
+        base_url=base_url,
     )
+
+
+def _base_url(table: Table) -> str:
+    """`[output] base_url`: an absolute http(s) address without query or fragment, normalised to end in "/"."""
+    text = table.str("base_url", "").strip()
+    if not text:
+        return ""
+    try:
+        parts = urlsplit(text)
+        valid = parts.scheme in ("http", "https") and bool(parts.hostname) and text.isprintable() and " " not in text
+    except ValueError:
+        valid = False
+    if not valid or parts.query or parts.fragment:
+        raise table.error("base_url", f"expected the public https:// address of the output folder, got {text!r}")
+    return text if text.endswith("/") else text + "/"
 
 
 def _health(table: Table) -> HealthSettings:

@@ -28,7 +28,8 @@ from aggregator.pipeline import (
 )
 from aggregator.store import FetchRecord, Outcome, SourceHealth, Store, StoredEvent, SyncStats
 from aggregator.window import issue_window
-from output.files import write_if_changed
+from output.files import remove_stale, write_if_changed
+from output.html import EVENTS_DIR, render_site
 from output.ics import Revision, render_feed, render_region_feeds
 from output.jsonfile import render_json
 from output.markdown import render_block
@@ -235,7 +236,12 @@ def render(config: Config, store: Store, issue_date: date, now: datetime, curati
 
 def write_outputs(config: Config, files: dict[str, bytes]) -> dict[Path, bool]:
     """Write each output atomically, only when its content changed; map each path to whether it did."""
-    return {config.output_dir / name: write_if_changed(config.output_dir / name, data) for name, data in files.items()}
+    written = {
+        config.output_dir / name: write_if_changed(config.output_dir / name, data) for name, data in files.items()
+    }
+    # One file per listed event: those of events that left the page go with them.
+    remove_stale(config.output_dir / EVENTS_DIR, set(written))
+    return written
 
 
 def stale_sources(health: Sequence[SourceHealth], settings: HealthSettings) -> list[str]:
@@ -293,4 +299,5 @@ def _files(
     }
     regions = render_region_feeds(feed_events, revisions=revisions, **common)  # type: ignore[arg-type]
     files.update({f"regions/{slug}.ics": body for slug, body in regions.items()})
+    files.update(render_site(issue.window, issue.sections, base_url=config.base_url, revisions=revisions, **common))  # type: ignore[arg-type]
     return files

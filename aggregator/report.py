@@ -10,6 +10,7 @@ from pathlib import Path
 from aggregator.config import HealthSettings
 from aggregator.job import JobResult, stale_sources
 from aggregator.store import SourceHealth
+from output.html import EVENTS_DIR
 
 # `status` exit codes, for monitoring checks.
 STATUS_OK, STATUS_DEGRADED, STATUS_DOWN = 0, 1, 3
@@ -36,6 +37,9 @@ def run_summary(result: JobResult, health: HealthSettings, output_dir: Path) -> 
         lines += [f"  {p.first} ~ {p.second}: {p.reason}" for p in pairs]
     lines += [f"curation: {rule}" for rule in result.rendered.curation.unused_rules]
     changed = [path.relative_to(output_dir).as_posix() for path, did in result.written.items() if did]
+    singles = [name for name in changed if name.startswith(f"{EVENTS_DIR}/")]
+    if singles:
+        changed = [name for name in changed if name not in singles] + [f"{EVENTS_DIR}/*.ics ({len(singles)})"]
     lines.append(f"wrote: {', '.join(changed) if changed else 'nothing (outputs unchanged)'}")
     return "\n".join(lines) + "\n"
 

@@ -31,6 +31,16 @@ def write_if_changed(path: Path, data: bytes) -> bool:
     return True
 
 
+def remove_stale(folder: Path, keep: set[Path]) -> list[Path]:
+    """Delete the files directly in `folder` that are not in `keep` (outputs of events no longer listed)."""
+    if not folder.is_dir():
+        return []
+    stale = sorted(path for path in folder.iterdir() if path.is_file() and path not in keep)
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return stale
+
+
 def _sync_dir(folder: Path) -> None:
     # The rename is durable only once the directory entry is on disk too.
     fd = os.open(folder, os.O_RDONLY)

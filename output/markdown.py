@@ -109,13 +109,18 @@ def event_lines(event: Event, states: Collection[str]) -> tuple[str, str]:
     if event.last_day > event.first_day:
         days += f" - {event.last_day.isoformat()}"
     where = _escape(clean_text(where_label(event, states)), extra="|`")
-    organizer_url = web_url(event.organizer_url)
-    organizer = clean_text(event.organizer) or _host(organizer_url) or clean_text(event.source)
+    organizer, organizer_url = organizer_text(event)
     title = f"**{_escape(title_text(event.title))}**"
     return (
         f"* {days} | {where} | {_link(_escape(organizer), organizer_url)}",
         f"    * {_link(title, web_url(event.url))}",
     )
+
+
+def organizer_text(event: Event) -> tuple[str, str]:
+    """The organizer as printed (its name, else its link's host, else the source) and its http(s) link or ""."""
+    url = web_url(event.organizer_url)
+    return clean_text(event.organizer) or _host(url) or clean_text(event.source), url
 
 
 def parse_block(text: str) -> list[ParsedItem]:

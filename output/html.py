@@ -1,0 +1,247 @@
+"""The readers' web page: `index.html`, the coming weeks' events by region with subscribe links; an .ics per event."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from importlib import resources
+from urllib.parse import quote, urljoin
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from aggregator.labels import where_label
+from aggregator.model import Event
+from aggregator.regions import REGIONS
+from aggregator.window import Window
+from output.ics import Revision, render_feed, slug, uid
+from output.markdown import clean_text, organizer_text, title_text, web_url
+
+MISSING_BASE_URL = (
+    "[output] base_url is not set, so index.html has no subscribe links: "
+    "set it to the public address of the output folder, e.g. https://you.github.io/twir-events/"
+)
+FEED_PATH = "events.ics"
+EVENTS_DIR = "events"
+GOOGLE_ADD = "https://calendar.google.com/calendar/r?cid="
+OUTLOOK_ADD = "https://outlook.live.com/calendar/0/addfromweb?url="
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_UNSAFE_NAME = re.compile(r"[^A-Za-z0-9@._-]")
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """The ways to subscribe to one feed; the absolute links are "" without a base URL."""
+
+    label: str
+    slug: str
+    path: str
+    https: str
+    webcal: str
+    google: str
+    outlook: str
+
+
+@dataclass(frozen=True)
+class Day:
+    """A calendar day as a `<time>` element shows it."""
+
+    iso: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Start:
+    """A start time in the event's own zone; `zone` (IANA) lets the page's script add the reader's time."""
+
+    iso: str
+    text: str
+    zone: str
+
+
+@dataclass(frozen=True)
+class Listing:
+    """One event as the page shows it, every field already cleaned; links are http(s) or ""."""
+
+    uid: str
+    title: str
+    url: str
+    where: str
+    organizer: str
+    organizer_url: str
+    days: tuple[Day, ...]
+    start: Start | None
+    ics: str
+
+
+@dataclass(frozen=True)
+class Region:
+    """A section of the page: a TWiR region, its listings and its feed."""
+
+    name: str
+    slug: str
+    listings: tuple[Listing, ...]
+    feed: Subscription
+
+
+def render_site(
+    window: Window,
+    sections: Sequence[tuple[str, Sequence[Event]]],
+    *,
+    base_url: str,
+    name: str,
+    description: str,
+    refresh: str,
+    states: Collection[str],
+    revisions: Mapping[str, Revision],
+) -> dict[str, bytes]:
+    """`index.html` plus `events/<uid>.ics` for every listed event, keyed by path in the output folder."""
+    files = {
+        "index.html": render_page(
+            window,
+            sections,
+            base_url=base_url,
+            name=name,
+            description=description,
+            states=states,
+            updated=last_change(revisions),
+        )
+    }
+    listed = {event.key: event for _, events in sections for event in events}
+    for event in listed.values():
+        files[event_path(event)] = render_feed(
+            [event],
+            name=f"{name}: {title_text(event.title)}",
+            description=description,
+            refresh=refresh,
+            states=states,
+            revisions=revisions,
+        )
+    return files
+
+
+def render_page(
+    window: Window,
+    sections: Sequence[tuple[str, Sequence[Event]]],
+    *,
+    base_url: str,
+    name: str,
+    description: str,
+    states: Collection[str],
+    updated: datetime | None,
+) -> bytes:
+    """The page: every region in TWiR's order (empty ones too, so a shared filter link never breaks)."""
+    from jinja2 import Environment, PackageLoader, StrictUndefined
+
+    by_name = dict(sections)
+    regions = [
+        Region(
+            region,
+            slug(region),
+            tuple(listing(event, states) for event in by_name.get(region, ())),
+            subscription(base_url, f"regions/{slug(region)}.ics", region, f"{name}: {region}"),
+        )
+        for region in REGIONS
+    ]
+    script = _asset("page.js")
+    style = _asset("page.css")
+    env = Environment(
+        loader=PackageLoader("output", "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    page = env.get_template("page.html.j2").render(
+        name=clean_text(name),
+        description=clean_text(description),
+        window=(_day(window.start, year=True), _day(window.end, year=True)),
+        updated=updated.astimezone(UTC) if updated else None,
+        regions=regions,
+        feed=subscription(base_url, FEED_PATH, "All regions", name),
+        listed=len({item.uid for region in regions for item in region.listings}),
+        script=script,
+        style=style,
+        csp=f"default-src 'none'; script-src '{_hash(script)}'; style-src '{_hash(style)}'; img-src data:; "
+        "base-uri 'none'; form-action 'none'",
+    )
+    return page.encode("utf-8")
+
+
+def listing(event: Event, states: Collection[str]) -> Listing:
+    """What the page prints of one event: the block's place and organizer, dates, start time, its .ics."""
+    organizer, organizer_url = organizer_text(event)
+    days = (event.first_day, event.last_day) if event.last_day > event.first_day else (event.first_day,)
+    return Listing(
+        uid=uid(event.key),
+        title=title_text(event.title),
+        url=web_url(event.url),
+        where=clean_text(where_label(event, states)),
+        organizer=organizer,
+        organizer_url=organizer_url,
+        days=tuple(_day(day) for day in days),
+        start=_start(event),
+        ics=event_path(event),
+    )
+
+
+def subscription(base_url: str, path: str, label: str, name: str) -> Subscription:
+    """webcal://, Google Calendar and Outlook links for the feed at `path` under `base_url` (all "" without it)."""
+    if not base_url:
+        return Subscription(label, path.rsplit("/", 1)[-1].removesuffix(".ics"), path, "", "", "", "")
+    https = urljoin(base_url, path)
+    webcal = "webcal://" + https.split("://", 1)[1]
+    return Subscription(
+        label=label,
+        slug=path.rsplit("/", 1)[-1].removesuffix(".ics"),
+        path=path,
+        https=https,
+        webcal=webcal,
+        google=GOOGLE_ADD + quote(webcal, safe=""),
+        outlook=f"{OUTLOOK_ADD}{quote(https, safe='')}&name={quote(clean_text(name), safe='')}",
+    )
+
+
+def event_path(event: Event) -> str:
+    """`events/<uid>.ics`, with the feed's UID made safe as a file name."""
+    return f"{EVENTS_DIR}/{_UNSAFE_NAME.sub('_', uid(event.key))}.ics"
+
+
+def last_change(revisions: Mapping[str, Revision]) -> datetime | None:
+    """When the published listing last changed: the page must stay byte-identical while its events do."""
+    return max((revision.modified for revision in revisions.values()), default=None)
+
+
+def _start(event: Event) -> Start | None:
+    start = event.start
+    if not isinstance(start, datetime):
+        return None
+    try:
+        zone: ZoneInfo | None = ZoneInfo(event.timezone) if event.timezone else None
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = None
+    if zone is not None:
+        start = start.replace(tzinfo=zone) if start.tzinfo is None else start.astimezone(zone)
+    label = start.tzname() or ""
+    if label[:1] in "+-" and label:
+        label = f"UTC{label}"
+    text = f"{start:%H:%M} {label}".strip()
+    return Start(start.isoformat(timespec="minutes"), text, zone.key if zone else "")
+
+
+def _day(day: date, *, year: bool = False) -> Day:
+    text = f"{_DAYS[day.weekday()]} {day.day} {_MONTHS[day.month - 1]}"
+    return Day(day.isoformat(), f"{text} {day.year}" if year else text)
+
+
+def _asset(name: str) -> str:
+    return (resources.files("output") / "templates" / name).read_text(encoding="utf-8")
+
+
+def _hash(text: str) -> str:
+    """A CSP source expression allowing exactly this inline script or style, and nothing injected beside it."""
+    return "sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii")
