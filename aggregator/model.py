@@ -83,6 +83,8 @@ class Event:
     description: str = ""
     sources: tuple[str, ...] = ()
     cross_listed: bool = False
+    # What the organizer's calendar says the event is (aggregator.identity); the feed's UID follows it.
+    identity: str = ""
 
     @property
     def all_day(self) -> bool:

@@ -6,11 +6,12 @@ import re
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 from aggregator.config import Config, SourceSpec
 from aggregator.grouping import group
+from aggregator.identity import event_identity, source_identity
 from aggregator.merge import MergeResult, merge
 from aggregator.model import Event
 from aggregator.normalize import Overrides, normalize
@@ -125,6 +126,7 @@ def normalize_result(spec: SourceSpec, result: SourceResult, report: SourceRepor
     """Normalize a source's raw events, dropping cancelled ones and titles without the required word."""
     overrides = Overrides(spec.organizer, spec.organizer_url, spec.mode)
     report.warnings.extend(result.warnings)
+    origin = source_identity(spec.type, str(getattr(spec.source, "url", "")))
     events = []
     for raw in result.events:
         if raw.cancelled or not mentions(raw.title, spec.require):
@@ -132,7 +134,7 @@ def normalize_result(spec: SourceSpec, result: SourceResult, report: SourceRepor
             continue
         normalized = normalize(raw, overrides)
         report.warnings.extend(normalized.warnings)
-        events.append(normalized.event)
+        events.append(replace(normalized.event, identity=event_identity(origin, raw)))
     report.events = len(events)
     return events
 

@@ -54,6 +54,7 @@ def event_to_dict(event: Event) -> dict[str, object]:
         "organizer_url": event.organizer_url,
         "description": event.description,
         "cross_listed": event.cross_listed,
+        "identity": event.identity,
     }
 
 
@@ -98,6 +99,7 @@ def event_from_dict(data: Mapping[str, object]) -> Event:
         description=fields.text("description"),
         sources=tuple(sources),
         cross_listed=fields.flag("cross_listed"),
+        identity=fields.text("identity"),
     )
 
 

@@ -18,6 +18,7 @@ from icalendar import Calendar, Component, Timezone, vDuration
 from icalendar import Event as VEvent
 
 from aggregator.grouping import sections_of
+from aggregator.instants import unambiguous
 from aggregator.labels import place_label
 from aggregator.model import Event, Mode
 from aggregator.regions import REGIONS
@@ -146,11 +147,16 @@ def _times(event: Event) -> tuple[date | datetime, date | datetime | None]:
 
 
 def _in_zone(value: datetime, zone: ZoneInfo | None) -> datetime:
-    """The time in the event's zone; a fixed offset without a zone name becomes UTC, which needs no VTIMEZONE."""
+    """The time in the event's zone, or UTC where a wall time would not name one instant.
+
+    A fixed offset without a zone name needs no VTIMEZONE as UTC; a repeated or skipped local time would be
+    read as its first spelling by RFC 5545 readers, an hour off for the second one.
+    """
     if zone is not None:
-        return value.replace(tzinfo=zone) if value.tzinfo is None else value.astimezone(zone)
+        local = value.replace(tzinfo=zone) if value.tzinfo is None else value.astimezone(zone)
+        return local if unambiguous(local) else local.astimezone(UTC)
     if value.tzinfo is None or isinstance(value.tzinfo, ZoneInfo):
-        return value
+        return value if unambiguous(value) else value.astimezone(UTC)
     return value.astimezone(UTC)
 
 

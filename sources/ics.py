@@ -5,10 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import icalendar
 import recurring_ical_events
+from icalendar.parser import Contentlines
+from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
 
+from aggregator.instants import Duration, add_duration, parse_duration
 from aggregator.model import RawEvent
 from aggregator.tomltable import Table
 from sources.base import SourceError, SourceResult, Span, resolve_url
@@ -16,6 +20,14 @@ from sources.http import FetchError, Http
 
 # Marks components whose DTSTART was UTC before X-WR-TIMEZONE rewrote it: their own zone is still unknown.
 _UTC_MARK = "X-TWIR-UTC"
+# Marks floating DTSTARTs: X-WR-TIMEZONE must not decide their zone (the README's one rule for floating times does).
+_FLOATING_MARK = "X-TWIR-FLOATING"
+# The component's length as written (RFC 5545: hours exact, days nominal), carried onto every occurrence.
+_LENGTH_MARK = "X-TWIR-LENGTH"
+# Marks the components of a series: their occurrences are told apart by RECURRENCE-ID.
+_SERIES_MARK = "X-TWIR-SERIES"
+_ZONED = ("DTSTART", "DTEND", "RECURRENCE-ID")
+_ZONED_LISTS = ("EXDATE", "RDATE")
 
 
 @dataclass
@@ -54,10 +66,10 @@ def parse_calendar(name: str, body: bytes, span: Span) -> SourceResult:
     """Every occurrence overlapping the span, as raw events; bad events become warnings."""
     calendar = read_calendar(name, body)
     fallback = str(calendar.get("X-WR-TIMEZONE", "")).strip()
-    for component in calendar.walk("VEVENT"):
-        start = component.get("DTSTART")
-        if start is not None and isinstance(start.dt, datetime) and _is_utc(start.dt):
-            component.add(_UTC_MARK, "1")
+    components = calendar.walk("VEVENT")
+    written = _written_durations(body, len(components))
+    for component, duration in zip(components, written, strict=True):
+        _prepare(component, duration)
     result = SourceResult()
     query = recurring_ical_events.of(calendar, skip_bad_series=True)
     # The span is inclusive; pad a day each side so zone shifts cannot push edge events out.
@@ -79,36 +91,144 @@ def _raw_event(name: str, event: icalendar.Event, fallback: str) -> RawEvent:
     if start is None:
         raise ValueError("no DTSTART")
     end = event.DTEND
-    if end is None and event.DURATION is not None:
-        end = start + event.DURATION
+    if _FLOATING_MARK in event:
+        start = _floating(start)
+        end = None if end is None else _floating(end)
+    if _LENGTH_MARK in event:
+        end = add_duration(start, parse_duration(str(event[_LENGTH_MARK])))
     uid = str(event.get("UID", "")).strip()
     if not uid:
         raise ValueError("no UID")
+    occurrence = _occurrence_id(event, start)
     return RawEvent(
         source=name,
-        key=f"{uid}/{_occurrence_id(event, start)}",
+        key=f"{uid}/{occurrence}",
         title=str(event.get("SUMMARY", "")),
         start=start,
         end=end,
-        timezone="" if _UTC_MARK in event else _zone_name(start),
+        timezone="" if _UTC_MARK in event or _FLOATING_MARK in event else _zone_name(start),
         fallback_timezone=fallback,
         location=str(event.get("LOCATION", "")),
         description=str(event.get("DESCRIPTION", "")),
         url=str(event.get("URL", "")),
         organizer=_organizer_name(event),
         cancelled=str(event.get("STATUS", "")).upper() == "CANCELLED",
-        extra={"uid": uid},
+        # A one-off keeps its identity when moved; a series occurrence is the slot it fills.
+        extra={"uid": uid, "identity": f"{uid}/{_slot(event, start)}" if _SERIES_MARK in event else uid},
     )
+
+
+def _prepare(component: icalendar.cal.Component, written: Duration | None) -> None:
+    """Mark what expansion would lose, and read Windows zone names as the IANA zones they stand for."""
+    _windows_to_iana(component)
+    start, end, parsed = (_value(component, name) for name in ("DTSTART", "DTEND", "DURATION"))
+    if isinstance(start, datetime):
+        if _is_utc(start):
+            component.add(_UTC_MARK, "1")
+        elif start.tzinfo is None:
+            component.add(_FLOATING_MARK, "1")
+    series = any(name in component for name in ("RRULE", "RDATE", "RECURRENCE-ID"))
+    if series:
+        component.add(_SERIES_MARK, "1")
+    if written is None and isinstance(parsed, timedelta):
+        written = Duration.of(parsed)
+    if written is not None:
+        component.add(_LENGTH_MARK, written.text)
+    elif series and isinstance(start, date) and isinstance(end, date) and type(start) is type(end):
+        # RFC 5545: every instance of a series lasts the exact time DTSTART..DTEND of its first one.
+        component.add(_LENGTH_MARK, Duration.between(start, end).text)
+
+
+def _value(component: icalendar.cal.Component, name: str) -> object:
+    return getattr(component.get(name), "dt", None)
+
+
+def _windows_to_iana(component: icalendar.cal.Component) -> None:
+    """`TZID=W. Europe Standard Time` (Outlook) is Europe/Berlin: the same wall time in the IANA zone."""
+    for name in _ZONED:
+        prop = component.get(name)
+        zone = _windows_zone(prop)
+        if zone is not None:
+            component.pop(name)
+            component.add(name, prop.dt.replace(tzinfo=zone))
+    for name in _ZONED_LISTS:
+        props = component.get(name)
+        listed = props if isinstance(props, list) else [props] if props is not None else []
+        if not any(_windows_zone(prop) for prop in listed):
+            continue
+        component.pop(name)
+        for prop in listed:
+            zone = _windows_zone(prop)
+            values = [value.dt for value in prop.dts]
+            component.add(name, [v.replace(tzinfo=zone) for v in values] if zone else values)
+
+
+def _windows_zone(prop: object) -> ZoneInfo | None:
+    params = getattr(prop, "params", None)
+    tzid = str(params.get("TZID", "")) if params is not None else ""
+    if tzid not in WINDOWS_TO_OLSON or "/" in tzid:
+        return None
+    try:
+        return ZoneInfo(WINDOWS_TO_OLSON[tzid])
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def _written_durations(body: bytes, count: int) -> list[Duration | None]:
+    """Each VEVENT's DURATION as written: the parsed timedelta cannot tell PT36H (exact) from P1DT12H."""
+    found: list[Duration | None] = []
+    depth: list[str] = []
+    try:
+        lines = Contentlines.from_ical(body.decode("utf-8", "replace"))  # type: ignore[no-untyped-call]
+        for line in lines:
+            if not line:
+                continue
+            name, _, value = line.parts()
+            if name.upper() == "BEGIN":
+                depth.append(value.upper())
+                if value.upper() == "VEVENT":
+                    found.append(None)
+            elif name.upper() == "END" and depth:
+                depth.pop()
+            elif name.upper() == "DURATION" and depth and depth[-1] == "VEVENT" and found:
+                found[-1] = _duration_or_none(value)
+    except ValueError:
+        found = []
+    # Unreadable or nested oddly: fall back to the parsed values, days nominal and the rest exact.
+    return found if len(found) == count else [None] * count
+
+
+def _duration_or_none(text: str) -> Duration | None:
+    try:
+        return parse_duration(text)
+    except ValueError:
+        return None
+
+
+def _floating(value: date | datetime) -> date | datetime:
+    return value.replace(tzinfo=None) if isinstance(value, datetime) else value
 
 
 def _occurrence_id(event: icalendar.Event, start: date | datetime) -> str:
     """The recurrence id when there is one (stable when an instance moves), else the start."""
     value = event.RECURRENCE_ID or start
     if isinstance(value, datetime):
+        if _FLOATING_MARK in event:
+            value = value.replace(tzinfo=None)
         if value.tzinfo is not None:
             value = value.astimezone(UTC)
         return value.strftime("%Y%m%dT%H%M%S") + ("Z" if value.tzinfo is not None else "")
     return value.strftime("%Y%m%d")
+
+
+def _slot(event: icalendar.Event, start: date | datetime) -> str:
+    """The occurrence's original start as the organizer wrote it: wall time in the series' zone, no tz database."""
+    value = event.RECURRENCE_ID or start
+    if not isinstance(value, datetime):
+        return value.strftime("%Y%m%d")
+    if value.tzinfo is not None and _UTC_MARK in event:
+        return value.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return value.strftime("%Y%m%dT%H%M%S")
 
 
 def _organizer_name(event: icalendar.Event) -> str:
