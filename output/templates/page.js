@@ -46,14 +46,14 @@
       return;
     }
     if (!reader) return;
-    const mine = new Intl.DateTimeFormat("en-GB", { ...options, timeZone: reader });
-    const labelled = new Intl.DateTimeFormat("en-GB", { ...options, timeZone: reader, timeZoneName: "short" });
+    const mine = new Intl.DateTimeFormat(undefined, { ...options, timeZone: reader });
+    const labelled = new Intl.DateTimeFormat(undefined, { ...options, timeZone: reader, timeZoneName: "short" });
     for (const time of document.querySelectorAll("time.start[data-zone]")) {
       const when = new Date(time.dateTime);
       if (Number.isNaN(when.getTime())) continue;
       let theirs;
       try {
-        theirs = new Intl.DateTimeFormat("en-GB", { ...options, timeZone: time.dataset.zone }).format(when);
+        theirs = new Intl.DateTimeFormat(undefined, { ...options, timeZone: time.dataset.zone }).format(when);
       } catch {
         continue;
       }
