@@ -1,4 +1,7 @@
-"""The `twir-events` command: a thin layer over the library."""
+"""The `twir-events` command: a thin layer over the library.
+
+Each command imports the library it needs when it runs, so `--help` and light commands start fast.
+"""
 
 from __future__ import annotations
 
@@ -7,32 +10,25 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from tqdm import tqdm
-
-from aggregator.config import Config, load_config
-from aggregator.diff import DiffError, format_diff
-from aggregator.job import BusyError, JobResult, diff_job, render_job, run_job, write_outputs
-from aggregator.lint import fix as fix_draft
-from aggregator.lint import lint as lint_draft
-from aggregator.pipeline import SourceReport
-from aggregator.report import run_summary, status_table
 from aggregator.schedule import add_parser as add_schedule_parser
 from aggregator.schedule import cmd_schedule
-from aggregator.store import Store, StoreError
 from aggregator.tomltable import ConfigError
 from aggregator.window import next_issue_date
-from output.files import write_if_changed
-from output.html import MISSING_BASE_URL
-from sources.http import Http
+
+if TYPE_CHECKING:
+    from aggregator.config import Config
+    from aggregator.job import JobResult
 
 EXIT_OK, EXIT_NO_SOURCE, EXIT_USAGE, EXIT_BUSY = 0, 1, 2, 75
 FORMATS = {"markdown": "events.md", "ics": "events.ics", "json": "events.json", "html": "index.html"}
 
 
 def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
     try:
         return version("twir-events")
     except PackageNotFoundError:
@@ -57,12 +53,23 @@ def _common(parser: argparse.ArgumentParser, dated: bool = True) -> None:
         )
 
 
+class _VersionAction(argparse.Action):
+    """`--version`: the installed version is looked up only when asked for (reading metadata is slow)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: object) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help="show the version and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: object, **kwargs: object) -> None:
+        sys.stdout.write(f"{parser.prog} {_version()}\n")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="twir-events",
         description="Build This Week in Rust's Upcoming Events block and an .ics feed from Rust event sources.",
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    parser.add_argument("--version", action=_VersionAction)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     run = commands.add_parser(
@@ -121,6 +128,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_run(args: argparse.Namespace, config: Config) -> int:
+    from tqdm import tqdm
+
+    from aggregator.job import run_job
+    from aggregator.pipeline import SourceReport
+    from aggregator.report import run_summary
+    from sources.http import Http
+
     issue_date = args.date or next_issue_date(date.today())
     with tqdm(
         total=len(config.sources),
@@ -156,11 +170,15 @@ def _warn(result: JobResult, quiet: bool) -> None:
 
 
 def _note_base_url(config: Config) -> None:
+    from output.html import MISSING_BASE_URL
+
     if not config.base_url:
         print(f"note: {MISSING_BASE_URL}", file=sys.stderr)
 
 
 def cmd_render(args: argparse.Namespace, config: Config) -> int:
+    from aggregator.job import render_job, write_outputs
+
     issue_date = args.date or next_issue_date(date.today())
     if not config.store_path.exists():
         raise ConfigError(
@@ -174,6 +192,9 @@ def cmd_render(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_status(args: argparse.Namespace, config: Config) -> int:
+    from aggregator.report import status_table
+    from aggregator.store import Store
+
     if not config.store_path.exists():
         print(f"no store at {config.store_path}: nothing has run yet", file=sys.stderr)
         return 3
@@ -185,6 +206,9 @@ def cmd_status(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_diff(args: argparse.Namespace, config: Config) -> int:
+    from aggregator.diff import DiffError, format_diff
+    from aggregator.job import diff_job
+
     issue_date = args.date or next_issue_date(date.today())
     try:
         diff = diff_job(config, issue_date, args.since)
@@ -199,6 +223,11 @@ def cmd_diff(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_lint(args: argparse.Namespace, config: Config) -> int:
+    from aggregator.job import render_job
+    from aggregator.lint import fix as fix_draft
+    from aggregator.lint import lint as lint_draft
+    from output.files import write_if_changed
+
     try:
         draft = args.draft.read_bytes().decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -231,6 +260,10 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Config], int]] = {
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from aggregator.config import load_config
+    from aggregator.job import BusyError
+    from aggregator.store import StoreError
+
     try:
         config = load_config(args.config)
         return COMMANDS[args.command](args, config)

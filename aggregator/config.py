@@ -6,8 +6,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from apscheduler.triggers.cron import CronTrigger
-
 from aggregator.model import Mode
 from aggregator.tomltable import ConfigError, Table, read_toml
 from sources import FACTORIES
@@ -179,10 +177,14 @@ def _schedule(table: Table) -> ScheduleSettings:
     defaults = ScheduleSettings()
     cron = table.str("cron", defaults.cron)
     zone = table.str("timezone", defaults.timezone)
-    try:
-        CronTrigger.from_crontab(cron, timezone=zone)
-    except (ValueError, KeyError) as exc:
-        raise table.error("cron", f"not a valid crontab expression or time zone: {exc}") from None
+    # Only a configured schedule is worth loading APScheduler for; the default one is known to be valid.
+    if (cron, zone) != (defaults.cron, defaults.timezone):
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            CronTrigger.from_crontab(cron, timezone=zone)
+        except (ValueError, KeyError) as exc:
+            raise table.error("cron", f"not a valid crontab expression or time zone: {exc}") from None
     schedule = ScheduleSettings(
         cron=cron,
         timezone=zone,

@@ -15,20 +15,18 @@ from datetime import date, datetime
 from functools import partial
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED
-from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.triggers.cron import CronTrigger
-from apscheduler.util import undefined
-
-from aggregator.config import Config
-from aggregator.job import BusyError, run_job
-from aggregator.report import run_summary
-from aggregator.store import StoreError
 from aggregator.tomltable import ConfigError
 from aggregator.window import next_issue_date
-from sources.http import Http
+
+# APScheduler and the job are imported by the functions that use them: the CLI imports this module for
+# its parser, and every other command would pay for them.
+if TYPE_CHECKING:
+    from apscheduler.schedulers.background import BackgroundScheduler
+    from apscheduler.triggers.cron import CronTrigger
+
+    from aggregator.config import Config
 
 JOB_ID = "refresh"
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -48,6 +46,10 @@ class RefreshError(Exception):
 
 def refresh_once(config: Config, *, quiet: bool) -> str:
     """Fetch every source for the coming issue, write the outputs and return the one-screen summary."""
+    from aggregator.job import run_job
+    from aggregator.report import run_summary
+    from sources.http import Http
+
     with Http(config.http) as http:
         result = run_job(config, next_issue_date(date.today()), http)
     if not quiet:
@@ -71,6 +73,9 @@ class _Refresher:
 
     def run(self) -> None:
         """Run one refresh; every failure is logged here so the scheduler goes on to the next one."""
+        from aggregator.job import BusyError
+        from aggregator.store import StoreError
+
         self.running.set()
         started = time.monotonic()
         self.logger.info("refresh started")
@@ -93,6 +98,8 @@ class _Refresher:
 
     def after(self, event: Any) -> None:
         """Report missed and overlapping runs, then when the next refresh is due."""
+        from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED
+
         if event.code == EVENT_JOB_MISSED:
             self.logger.warning(
                 "missed the refresh due at %s: more than the misfire grace late", _at(event.scheduled_run_time)
@@ -123,6 +130,11 @@ def schedule(
 
     Call it from the main thread (signal handlers live there); `scheduler` must not block in start().
     """
+    from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED
+    from apscheduler.schedulers.background import BackgroundScheduler
+    from apscheduler.triggers.cron import CronTrigger
+    from apscheduler.util import undefined
+
     settings = config.schedule
     trigger = CronTrigger.from_crontab(settings.cron, timezone=settings.timezone)
     scheduler = scheduler or BackgroundScheduler(timezone=settings.timezone)

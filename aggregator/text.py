@@ -5,7 +5,8 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import lru_cache
 from html.parser import HTMLParser
 
 from aggregator.model import Mode
@@ -37,6 +38,8 @@ LINE_PREFIX_CHARS = " \t\xa0*-•>#_"
 NAME_SEPARATORS = " \t\xa0:-\u2013\u2014|(,.*_"
 # Past this length the words after "Hosted by" are a sentence, not a name.
 MAX_NAME_LENGTH = 80
+# All occurrences of a series share one description, so a few thousand cover a large calendar's series.
+READ_CACHE = 4096
 
 # "Also streamed online at <url>" says the event itself is streamed; a bare "livestream" does not
 # (machbar: "Livestream schauen" is people watching a stream together).
@@ -62,12 +65,40 @@ class _Anchor:
     href: str
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Flattened:
     """A description as plain text plus the anchors that were in it."""
 
     text: str
-    anchors: list[_Anchor] = field(default_factory=list)
+    anchors: tuple[_Anchor, ...] = ()
+
+
+@dataclass(frozen=True)
+class Description:
+    """What normalization asks of one description, read from a single parse of its HTML."""
+
+    text: str
+    links: tuple[str, ...]
+    organizer: tuple[str, str]
+
+    @property
+    def streaming_link(self) -> str:
+        return next((url for url in self.links if is_streaming_url(url)), "")
+
+    @property
+    def event_link(self) -> str:
+        organizer_key = canonical_url(self.organizer[1])
+        for url in self.links:
+            if not is_streaming_url(url) and canonical_url(url) != organizer_key:
+                return url
+        return self.links[0] if self.links else ""
+
+
+@lru_cache(maxsize=READ_CACHE)
+def read(description: str) -> Description:
+    """The description parsed once (and remembered: a series' occurrences repeat it)."""
+    doc = _flatten(description)
+    return Description(_text_of(doc), _links_of(doc), _organizer_of(doc))
 
 
 class _Flattener(HTMLParser):
@@ -124,18 +155,40 @@ def _flatten(description: str) -> _Flattened:
     parser = _Flattener()
     parser.feed(description)
     parser.close()
-    return _Flattened("".join(parser.parts), parser.anchors)
+    return _Flattened("".join(parser.parts), tuple(parser.anchors))
 
 
 def description_text(description: str) -> str:
     """Plain text of an ICS DESCRIPTION written as HTML or as text; block tags become newlines."""
-    lines = [" ".join(_remove_invisible(line).split()) for line in _flatten(description).text.splitlines()]
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+    return read(description).text
 
 
 def links(description: str) -> list[str]:
     """Every safe http(s) link in order of appearance: anchor hrefs and bare URLs, without repeats."""
-    doc = _flatten(description)
+    return list(read(description).links)
+
+
+def streaming_link(description: str) -> str:
+    """The first meeting or live-stream link in the description, "" if none."""
+    return read(description).streaming_link
+
+
+def event_link(description: str) -> str:
+    """The first link that is neither a meeting link nor the organizer's, else the first link, else ""."""
+    return read(description).event_link
+
+
+def organizer(description: str) -> tuple[str, str]:
+    """(name, url) from `Organized by <a href=URL>NAME</a>`, `Hosted by`, `Organizer: NAME URL`; ("", "") if absent."""
+    return read(description).organizer
+
+
+def _text_of(doc: _Flattened) -> str:
+    lines = [" ".join(_remove_invisible(line).split()) for line in doc.text.splitlines()]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+def _links_of(doc: _Flattened) -> tuple[str, ...]:
     found = [(anchor.start, 0, anchor.href) for anchor in doc.anchors]
     found += [(match.start(), 1, _trim_url(match.group())) for match in BARE_URL.finditer(doc.text)]
     result: list[str] = []
@@ -146,27 +199,10 @@ def links(description: str) -> list[str]:
         if url and key not in seen:
             seen.add(key)
             result.append(url)
-    return result
+    return tuple(result)
 
 
-def streaming_link(description: str) -> str:
-    """The first meeting or live-stream link in the description, "" if none."""
-    return next((url for url in links(description) if is_streaming_url(url)), "")
-
-
-def event_link(description: str) -> str:
-    """The first link that is neither a meeting link nor the organizer's, else the first link, else ""."""
-    found = links(description)
-    organizer_key = canonical_url(organizer(description)[1])
-    for url in found:
-        if not is_streaming_url(url) and canonical_url(url) != organizer_key:
-            return url
-    return found[0] if found else ""
-
-
-def organizer(description: str) -> tuple[str, str]:
-    """(name, url) from `Organized by <a href=URL>NAME</a>`, `Hosted by`, `Organizer: NAME URL`; ("", "") if absent."""
-    doc = _flatten(description)
+def _organizer_of(doc: _Flattened) -> tuple[str, str]:
     for match in ORGANIZER_PHRASE.finditer(doc.text):
         found = _organizer_after(doc, match.start(), match.end())
         if found is not None:
@@ -178,10 +214,11 @@ def detect_mode(location: str, title: str, description: str, has_address: bool) 
     """Address, location not Online/Virtual/a meeting link: hybrid if a stream link or hybrid word, else in person.
     No address: virtual if the location is online, or is empty/a URL while the text says so; else in person."""
     location = location.strip()
-    text = description_text(description)
+    read_once = read(description)
+    text = read_once.text
     location_is_url = bool(safe_url(location))
     online_location = bool(ONLINE_LOCATION.match(location)) or (location_is_url and is_streaming_url(location))
-    streams = bool(streaming_link(description))
+    streams = bool(read_once.streaming_link)
     hybrid_said = any(HYBRID_WORDS.search(part) for part in (location, title, text))
     if has_address and not online_location:
         return Mode.HYBRID if hybrid_said or streams else Mode.IN_PERSON

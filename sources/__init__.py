@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
-from sources.base import SourceFactory
-from sources.ics import from_config as ics_source
-from sources.jsonld import from_config as jsonld_source
-from sources.luma import from_config as luma_source
-from sources.manual import from_config as manual_source
-from sources.meetup import from_config as meetup_source
+from importlib import import_module
+from pathlib import Path
+
+from aggregator.tomltable import Table
+from sources.base import Source, SourceFactory
+
+
+def _lazy(module: str) -> SourceFactory:
+    """The module's `from_config`, imported on first use: a config without meetup groups never loads PyJWT."""
+
+    def build(name: str, table: Table, base: Path) -> Source:
+        factory: SourceFactory = import_module(module).from_config
+        return factory(name, table, base)
+
+    return build
+
 
 FACTORIES: dict[str, SourceFactory] = {
-    "ics": ics_source,
-    "luma": luma_source,
-    "meetup": meetup_source,
-    "jsonld": jsonld_source,
-    "manual": manual_source,
+    "ics": _lazy("sources.ics"),
+    "luma": _lazy("sources.luma"),
+    "meetup": _lazy("sources.meetup"),
+    "jsonld": _lazy("sources.jsonld"),
+    "manual": _lazy("sources.manual"),
 }

@@ -6,11 +6,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from aggregator.model import RawEvent
 from aggregator.tomltable import Table
-from sources.http import Http
+
+if TYPE_CHECKING:
+    from sources.http import Http
 
 
 class SourceError(Exception):

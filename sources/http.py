@@ -23,19 +23,16 @@ from datetime import timedelta
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
-import requests
-import requests_cache
-from requests.structures import CaseInsensitiveDict
-from requests_cache.backends.sqlite import SQLiteCache
-from requests_cache.models.response import CachedResponse
-from urllib3.exceptions import DecodeError, InvalidHeader, ReadTimeoutError
-from urllib3.exceptions import HTTPError as Urllib3Error
-from urllib3.util.retry import Retry
-
 from aggregator.tomltable import Table
+
+# requests and requests-cache are imported where a request is made: reading local files and loading
+# the config need neither, and together they are a large share of the start-up time.
+if TYPE_CHECKING:
+    import requests
+    from requests_cache.backends.sqlite import SQLiteCache
 
 MB = 1024 * 1024
 DEFAULT_CONTACT = "https://github.com/twir-events/twir-events"
@@ -201,6 +198,8 @@ class Http:
         data: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> Response:
+        import requests
+
         try:
             full = requests.Request(method, url, params=params).prepare().url or url
         except requests.RequestException:
@@ -224,14 +223,11 @@ class Http:
     def _read_file(self, url: str) -> Response:
         started = time.monotonic()
         path = Path(unquote(urlsplit(url).path))
-        limit = self.settings.max_bytes
         content = b""
         error = None
+        # `max_bytes` guards against what a server sends; a local file is as large as its owner made it.
         try:
-            if path.stat().st_size > limit:
-                error = f"{path} exceeds {_size(limit)}"
-            else:
-                content = path.read_bytes()
+            content = path.read_bytes()
         except OSError as exc:
             error = f"cannot read {path}: {exc.strerror}"
         status = None if error else 200
@@ -317,6 +313,9 @@ class _Call:
 
     def cached_copy(self) -> Response | None:
         """The last good cached body for this GET, whatever its age (stale-if-error)."""
+        import requests
+        import requests_cache
+
         if self.method != "GET" or not isinstance(self.session, requests_cache.CachedSession):
             return None
         request = self.session.prepare_request(requests.Request("GET", self.url, headers=self.headers))
@@ -329,6 +328,10 @@ class _Call:
         return Response(cached.url, cached.status_code, cached.content, cached.headers, from_cache=True, stale=True)
 
     def _attempt(self) -> Response | _Failure:
+        import requests
+        from requests.structures import CaseInsensitiveDict
+        from requests_cache.models.response import CachedResponse
+
         remaining = self.deadline - time.monotonic()
         if remaining <= 0:
             return _timed_out(self.url, self.settings.deadline)
@@ -405,6 +408,9 @@ class _BodyReader:
         self._read: set[int] = set()
 
     def __call__(self, response: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
+        import requests
+        from requests_cache.models.response import CachedResponse
+
         # requests-cache dispatches hooks again on the response it returns: read each body once.
         if isinstance(response, CachedResponse) or id(response) in self._read:
             return response
@@ -420,6 +426,10 @@ class _BodyReader:
         return response
 
     def _body(self, response: requests.Response) -> bytes:
+        import requests
+        from urllib3.exceptions import DecodeError, ReadTimeoutError
+        from urllib3.exceptions import HTTPError as Urllib3Error
+
         declared = response.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > self.limit:
             raise _BodyError(_too_large(self.url, self.limit))
@@ -460,7 +470,7 @@ class _Pool:
         self._sessions: list[requests.Session] = []
         self._slots: dict[str, threading.BoundedSemaphore] = {}
         self._transfers: list[Transfer] = []
-        self._cache = _open_cache(settings.cache) if settings.cache is not None else None
+        self._cache: SQLiteCache | None = None
 
     def session(self) -> requests.Session:
         """This thread's session (requests.Session is not documented thread-safe), all on one cache backend.
@@ -471,6 +481,10 @@ class _Pool:
         """
         session: requests.Session | None = getattr(self._local, "session", None)
         if session is None:
+            with self._lock:
+                # Opened with the first session, so a run that reads only local files never loads requests-cache.
+                if self._cache is None and self.settings.cache is not None:
+                    self._cache = _open_cache(self.settings.cache)
             session = _new_session(self._cache)
             self._local.session = session
             with self._lock:
@@ -507,11 +521,16 @@ class _Pool:
 
 
 def _open_cache(path: Path) -> SQLiteCache:
+    from requests_cache.backends.sqlite import SQLiteCache
+
     path.parent.mkdir(parents=True, exist_ok=True)
     return SQLiteCache(path, wal=True, busy_timeout=SQLITE_BUSY_MS)
 
 
 def _new_session(cache: SQLiteCache | None) -> requests.Session:
+    import requests
+    import requests_cache
+
     if cache is None:
         return requests.Session()
     return requests_cache.CachedSession(
@@ -547,6 +566,9 @@ def _retry_after(value: str) -> float | None:
     """Seconds from a Retry-After header (delay-seconds or HTTP-date); None when absent or malformed."""
     if not value:
         return None
+    from urllib3.exceptions import InvalidHeader
+    from urllib3.util.retry import Retry
+
     try:
         return Retry().parse_retry_after(value)
     except InvalidHeader:

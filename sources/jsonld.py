@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import html
+import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -15,8 +16,7 @@ from urllib.parse import urljoin, urlsplit
 
 import html_text
 import lxml.etree
-from extruct.jsonld import JsonLdExtractor
-from extruct.utils import parse_html
+import lxml.html
 
 from aggregator.model import Mode, Place, RawEvent
 from aggregator.tomltable import Table
@@ -57,6 +57,8 @@ ATTENDANCE = {
 # A postponed event has no new date yet, so its listed date is as wrong as a cancelled one's.
 GONE_STATUSES = frozenset({"EventCancelled", "EventPostponed"})
 SERIES_GAP = timedelta(days=7)
+# Lines CMS templates wrap a block in (`<!--`, `//<![CDATA[`, `// comment`): not JSON, and safe to drop.
+_WRAPPER_LINE = re.compile(r"^\s*(?://.*|<!--.*|.*-->|<!\[CDATA\[|\]\]>)\s*$", re.MULTILINE)
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _DATETIME = re.compile(
@@ -131,22 +133,33 @@ def _blocks(name: str, body: bytes, encoding: str, warnings: list[str]) -> tuple
     if not body.strip():
         raise SourceError("empty page, expected HTML with schema.org Event JSON-LD")
     try:
-        tree = parse_html(body, encoding)
+        tree = lxml.html.fromstring(body, parser=lxml.html.HTMLParser(encoding=encoding))
     except (lxml.etree.ParserError, ValueError) as exc:
         raise SourceError(f"cannot parse the page as HTML: {exc}") from None
-    extractor = JsonLdExtractor()
     blocks: list[Any] = []
     broken = 0
     scripts = [node for node in tree.iter("script") if node.get("type") == "application/ld+json"]
-    # extruct runs on each <script> alone so that a malformed block costs only itself:
-    # its page-level extract() drops every block when one fails to parse.
+    # Each block is read alone, so that a malformed one costs only itself.
     for number, script in enumerate(scripts, 1):
         try:
-            blocks.extend(extractor.extract_items(script))
+            data = _json("".join(str(text) for text in script.itertext()))
         except (ValueError, RecursionError) as exc:
             broken += 1
             warnings.append(f"{name}: skipped JSON-LD block {number}: not valid JSON ({exc})")
+            continue
+        blocks.extend(item for item in (data if isinstance(data, list) else [data]) if item)
     return blocks, broken
+
+
+def _json(text: str) -> Any:
+    """A block's JSON value; control characters inside strings are allowed, as browsers' JSON-LD readers do."""
+    try:
+        return json.loads(text, strict=False)
+    except ValueError:
+        unwrapped = _WRAPPER_LINE.sub("", text)
+        if unwrapped == text:
+            raise
+        return json.loads(unwrapped, strict=False)
 
 
 def _event_nodes(data: Any) -> Iterator[dict[str, Any]]:

@@ -296,3 +296,15 @@ def test_arbitrary_event_fields_never_crash(fields: dict[str, object], start: st
     result = parse_page("page", page, "https://example.org/events/", Span(date.min, date.max))
     assert "Neighbour" in {raw.title for raw in result.events}
     assert all(line.startswith("page: ") for line in result.warnings)
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [("<!--", "-->"), ("//<![CDATA[", "//]]>"), ("// the event, for search engines", "")],
+)
+def test_a_block_wrapped_in_comment_lines_is_read(before: str, after: str) -> None:
+    block = json.dumps({"@type": "Event", "name": "Rust Meetup", "startDate": "2026-05-02"})
+    page = f'<html><head><script type="application/ld+json">\n{before}\n{block}\n{after}\n</script></head></html>'
+    result = parse_page("page", page.encode(), "https://example.org/events/", ALL_TIME)
+    assert [raw.title for raw in result.events] == ["Rust Meetup"]
+    assert result.warnings == []

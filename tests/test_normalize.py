@@ -444,3 +444,18 @@ def test_a_script_organizer_url_falls_through_to_the_organizer_link_in_the_descr
     description = 'Organized by <a href="https://rust-berlin.example.org/">Rust Berlin</a>'
     event = run(organizer_url="javascript:alert(1)", description=description)
     assert (event.organizer, event.organizer_url) == ("Rust Berlin", "https://rust-berlin.example.org/")
+
+
+def test_a_description_is_parsed_once_for_all_its_questions_and_occurrences() -> None:
+    from aggregator import text
+
+    description = (
+        '<p>Organized by <a href="https://rust.example.org/">Rust Example</a></p>'
+        '<p>Talks: <a href="https://rust.example.org/events/43">details</a></p>'
+    )
+    text.read.cache_clear()
+    events = [run(key=f"uid-{day}", url="", location="", description=description) for day in range(5)]
+    assert text.read.cache_info().misses == 1
+    assert {(e.url, e.organizer, e.organizer_url) for e in events} == {
+        ("https://rust.example.org/events/43", "Rust Example", "https://rust.example.org/")
+    }
