@@ -16,6 +16,7 @@ import sqlite3
 import ssl
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -405,16 +406,17 @@ class _BodyReader:
         self.deadline = deadline
         self.deadline_seconds = deadline_seconds
         self.received = 0
-        self._read: set[int] = set()
+        # Held weakly, not by id(): a retry's response can reuse the id of the attempt before it, and would go unread.
+        self._read: list[weakref.ref[requests.Response]] = []
 
     def __call__(self, response: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
         import requests
         from requests_cache.models.response import CachedResponse
 
         # requests-cache dispatches hooks again on the response it returns: read each body once.
-        if isinstance(response, CachedResponse) or id(response) in self._read:
+        if isinstance(response, CachedResponse) or any(seen() is response for seen in self._read):
             return response
-        self._read.add(id(response))
+        self._read.append(weakref.ref(response))
         try:
             response._content = self._body(response)
             response._content_consumed = True  # type: ignore[attr-defined]
