@@ -106,10 +106,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="check the Upcoming Events block of a hand-edited TWiR draft",
         description="Report problems in the events block of a TWiR draft, with line numbers: events outside the "
         "window, out of order, in the wrong section, malformed, unknown countries, duplicates, and events the store "
-        "knows that the draft lacks. --fix rewrites only the block. Exit status: 0 clean, 1 problems remain, 2 error.",
+        "knows that the draft lacks. --fix rewrites only the block. Exit status: 0 clean or only cosmetic findings, "
+        "1 problems remain, 2 error.",
     )
     lint.add_argument("draft", type=Path, help="the draft issue file (markdown)")
-    _common(lint)
+    _common(lint, dated=False)
+    lint.add_argument(
+        "--date", type=_issue_date, default=None, help="issue date YYYY-MM-DD (default: the draft's window line)"
+    )
     lint.add_argument("--fix", action="store_true", help="rewrite the block in place, atomically")
 
     diff = commands.add_parser(
@@ -244,8 +248,9 @@ def cmd_lint(args: argparse.Namespace, config: Config) -> int:
         draft = fixed
     problems = lint_draft(draft, **options).problems
     for problem in problems:
-        print(f"{args.draft}:{problem.line}: {problem.code}: {problem.message}")
-    return EXIT_NO_SOURCE if problems else EXIT_OK
+        kind = f"{problem.code} (cosmetic)" if problem.cosmetic else problem.code
+        print(f"{args.draft}:{problem.line}: {kind}: {problem.message}")
+    return EXIT_NO_SOURCE if any(not problem.cosmetic for problem in problems) else EXIT_OK
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace, Config], int]] = {

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import cache, cached_property
 from itertools import combinations, pairwise
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 import pycountry
 
@@ -22,7 +24,11 @@ from aggregator.places import states_with_town
 from aggregator.regions import REGIONS, UNPLACED, VIRTUAL, continent
 from aggregator.urls import canonical_url, meetup_event_id
 from aggregator.window import Window, issue_window
-from output.markdown import ParsedItem, event_lines, read_block
+from output.markdown import FOOTER, ParsedBlock, ParsedItem, event_lines, read_block
+
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
+    from markdown_it.token import Token
 
 CONTINENTS = REGIONS[1:]
 SECTIONS = (*REGIONS, UNPLACED)
@@ -39,18 +45,42 @@ _BARE_MODES = {"virtual": Mode.VIRTUAL, "online": Mode.VIRTUAL, "hybrid": Mode.H
 _TOP_BULLET = re.compile(r" ?[*+-][ \t]+(.*)")
 _INDENTED_BULLET = re.compile(r"(?: {2,}|\t)[ \t]*[*+-][ \t]+")
 _HEADING = re.compile(r"#{1,6}[ \t]")
+_FOOTER_START = ("If you are running a Rust event", "[calendar]:")
+# The bars after the date and after the place; `\|` is an escaped bar inside a field.
+_FIELD_BAR = re.compile(r"(?<!\\)\|")
+# A line with one link, so that its text can be re-bolded without guessing: bullet, `[text](target)`.
+_ONE_LINK = re.compile(r"(?P<bullet>\s*[*+-]\s+)\[(?P<text>.*)\](?P<target>\([^()\s]*\))(?P<rest>\s*)")
+_BOLD_ORGANIZER = re.compile(r"\|(?P<gap>\s*)\[\*\*(?P<text>[^\]*]*)\*\*\]\(")
+# Online rooms that really recur under one link: the same link on several dates is not a pasting slip there.
+_ROOM_HOSTS = (
+    "jit.si",
+    "jitsi.org",
+    "zoom.us",
+    "meet.google.com",
+    "teams.microsoft.com",
+    "teams.live.com",
+    "whereby.com",
+    "discord.gg",
+    "discord.com",
+    "twitch.tv",
+    "youtube.com",
+    "youtu.be",
+    "webex.com",
+    "gather.town",
+)
 # One pass can join an event line to a title line that a blank line used to separate; the next settles it.
 _FIX_PASSES = 3
 
 
 @dataclass(frozen=True)
 class Problem:
-    """One finding at a 1-based line of the draft; `fixable` when `fix` repairs it."""
+    """One finding at a 1-based line; `fixable` when `fix` repairs it, `cosmetic` when readers would never see it."""
 
     line: int
     code: str
     message: str
     fixable: bool
+    cosmetic: bool = False
 
 
 @dataclass(frozen=True)
@@ -91,6 +121,7 @@ class _Unit:
     section: str
     lines: tuple[str, str]
     order: int
+    raw: tuple[str, str] = ("", "")
     extra: list[str] = field(default_factory=list)
 
     @property
@@ -131,6 +162,7 @@ class _Draft:
     window_line: str
     sections: list[_Section]
     malformed: list[Problem]
+    footer: bool
 
     @property
     def units(self) -> list[_Unit]:
@@ -235,6 +267,8 @@ def _layout(parsed: _Draft, plan: _Plan) -> list[str]:
         if name:
             body.append(headers.get(name, f"### {name}"))
         body.extend([*content, ""])
+    if not parsed.footer:
+        body.extend([*FOOTER.splitlines(), ""])
     return body
 
 
@@ -279,13 +313,16 @@ def _read(draft: str) -> _Draft | None:
     if block.start == 0:
         return None
     lines = draft.splitlines()
-    listings = {item.line: item for item in block.items if _is_listing(item)}
+    footer = block.end <= len(lines) and lines[block.end - 1].startswith(_FOOTER_START)
+    end = block.end if footer else _footerless_end(block.end, block.headers, block.items)
+    listings = {item.line: item for item in block.items if _is_listing(item) and item.line < end}
     title_lines = {item.title_line for item in listings.values()}
     others = {item.line: item for item in block.items if item.line not in listings}
     headers = dict(block.headers)
     sections = [_Section("", 0, "")]
-    malformed = [Problem(n, "malformed", _diagnose(lines[n - 1]), False) for n in block.unreadable]
-    for number in range(block.start + 1, block.end):
+    malformed = [Problem(n, "malformed", _diagnose(lines[n - 1]), False) for n in block.unreadable if n < end]
+    malformed += [Problem(n, "whitespace", "line holds only spaces", True, True) for n in _blank_ish(lines, block, end)]
+    for number in range(block.start + 1, end):
         line = lines[number - 1]
         current = sections[-1]
         if number in headers:
@@ -294,13 +331,23 @@ def _read(draft: str) -> _Draft | None:
             continue
         elif item := listings.get(number):
             title = lines[item.title_line - 1] if item.title_line else ""
-            unit = _Unit(item, _read_where(item.where), current.name, (line, title), number)
+            unit = _Unit(item, _read_where(item.where), current.name, _repaired(line, title), number, raw=(line, title))
             current.units.append(unit)
         else:
             if broken := others.get(number):
                 malformed.append(Problem(number, "malformed", _broken_listing(broken), False))
             (current.units[-1].extra if current.units else current.head).append(line)
-    return _Draft(lines, block.start, block.end, lines[block.start - 1], sections, malformed)
+    return _Draft(lines, block.start, end, lines[block.start - 1], sections, malformed, footer)
+
+
+def _footerless_end(end: int, headers: Sequence[tuple[int, str]], items: Sequence[ParsedItem]) -> int:
+    """Where a block without its footer stops: at a header no TWiR section has (`### Jobs`) after the last listing."""
+    last = max((item.title_line or item.line for item in items), default=0)
+    return next((n for n, name in headers if n > last and _section_name(name) not in SECTIONS), end)
+
+
+def _blank_ish(lines: Sequence[str], block: ParsedBlock, end: int) -> list[int]:
+    return [n for n in range(block.start + 1, end) if lines[n - 1] and not lines[n - 1].strip()]
 
 
 def _section_name(written: str) -> str:
@@ -367,8 +414,10 @@ def _plan(parsed: _Draft, issue_date: date | None, weeks: int, states: Collectio
     problems += parsed.malformed
     with_states = STATE_COUNTRIES | {code.upper() for code in states}
     problems += [problem for unit in parsed.units for problem in _check_place(unit, with_states)]
+    problems += [problem for unit in parsed.units for problem in _check_lines(unit)]
     problems += _check_sections(parsed)
-    problems += _check_footer_gap(parsed)
+    problems += _check_footer(parsed)
+    problems += _check_reused_links(parsed.units)
     units = parsed.units
     if window is not None:
         outside = [unit for unit in units if not _overlaps(unit, window)]
@@ -407,6 +456,8 @@ def _iso(text: str) -> date | None:
 
 def _check_place(unit: _Unit, with_states: Collection[str]) -> list[Problem]:
     where = unit.where
+    if where.mode is Mode.HYBRID and not where.places:
+        return [Problem(unit.line, "hybrid-no-place", "`Hybrid` without its place: `Hybrid (City, CC)`", False)]
     if where.mode is not Mode.IN_PERSON and len(where.parts) < 2:
         return []
     if not where.places:
@@ -482,9 +533,13 @@ def _check_sections(parsed: _Draft) -> list[Problem]:
     return problems
 
 
-def _check_footer_gap(parsed: _Draft) -> list[Problem]:
-    """A line right after the last listing, with no blank line between, would be read as part of that listing."""
-    if parsed.end > len(parsed.lines) or not parsed.lines[parsed.end - 2].strip():
+def _check_footer(parsed: _Draft) -> list[Problem]:
+    """The footer must be there, after a blank line: a line right after the last listing would join it."""
+    if not parsed.footer:
+        where = "the end of the file" if parsed.end > len(parsed.lines) else f"`{parsed.lines[parsed.end - 1].strip()}`"
+        message = f"the events block has no footer: it runs into {where}"
+        return [Problem(min(parsed.end, len(parsed.lines)), "no-footer", message, True)]
+    if not parsed.lines[parsed.end - 2].strip():
         return []
     if _HEADING.match(parsed.lines[parsed.end - 1]):
         return []
@@ -633,6 +688,123 @@ def _check_order(placed: dict[str, list[_Placement]]) -> list[Problem]:
 
 def _when_where(unit: _Unit) -> str:
     return f"{unit.item.first_day} `{unit.item.where}`"
+
+
+def _repaired(event_line: str, title_line: str) -> tuple[str, str]:
+    """The listing's lines with what needs no guessing mended: spaces before `|`, bold only the title, all of it."""
+    for at in reversed(_tight_bars(event_line)):
+        event_line = event_line[:at] + " " + event_line[at:]
+    event_line = _BOLD_ORGANIZER.sub(lambda m: f"|{m['gap']}[{m['text']}](", event_line, count=1)
+    one = _ONE_LINK.fullmatch(title_line)
+    if one and len(_links(title_line)) == 1 and not _title_bold(title_line):
+        text = one["text"].replace("**", "").strip()
+        title_line = f"{one['bullet']}[**{text}**]{one['target']}{one['rest']}"
+    return event_line, title_line
+
+
+def _tight_bars(event_line: str) -> list[int]:
+    """Where the bars after the date and after the place have no space before them."""
+    bars = [match.start() for match in _FIELD_BAR.finditer(event_line)][:2]
+    return [at for at in bars if at and not event_line[at - 1].isspace()]
+
+
+def _title_bold(title_line: str) -> bool:
+    """Every link text of the title line is bold as a whole, judged on the text when the line has one link."""
+    links = _links(title_line)
+    one = _ONE_LINK.fullmatch(title_line)
+    if one is None or len(links) != 1:
+        return all(bold for _, bold in links)
+    text = one["text"]
+    return len(text) >= 4 and text.startswith("**") and text.endswith("**") and "**" not in text[2:-2]
+
+
+def _check_lines(unit: _Unit) -> list[Problem]:
+    """The two lines of a listing as markdown: link targets, bold title, plain organizer, spaced bars."""
+    event_line, title_line = unit.raw
+    fixed_event, fixed_title = unit.lines
+    problems = []
+    if _tight_bars(event_line):
+        problems.append(Problem(unit.line, "spacing", "no space before `|`", True, True))
+    organizer_links = _links(event_line)
+    for href, _ in organizer_links:
+        problems += _check_target(unit.line, "organizer", href)
+    if any(bold for _, bold in organizer_links):
+        fixable = not any(bold for _, bold in _links(fixed_event))
+        problems.append(Problem(unit.line, "bold-organizer", "the organizer is bold: only the title is", fixable))
+    title_links = _links(title_line)
+    number = unit.item.title_line or unit.line
+    if not title_links:
+        problems.append(Problem(number, "bad-link", "the title has no link: `[**title**](event link)`", False))
+    for href, _ in title_links:
+        problems += _check_target(number, "title", href)
+    if title_links and not _title_bold(title_line):
+        fixable = _title_bold(fixed_title)
+        problems.append(Problem(number, "not-bold", "the title is not fully bold: `[**title**](link)`", fixable))
+    return problems
+
+
+def _check_target(line: int, what: str, href: str) -> list[Problem]:
+    if not href.strip():
+        return [Problem(line, "bad-link", f"the {what} link is empty: `[...]()`", False)]
+    parts = urlsplit(href)
+    if (parts.scheme in ("http", "https") and parts.netloc) or (parts.scheme == "mailto" and parts.path):
+        return []
+    return [Problem(line, "bad-link", f"the {what} link `{href[:60]}` is not an absolute web address", False)]
+
+
+def _links(line: str) -> list[tuple[str, bool]]:
+    """Each link of a line as markdown reads it: its target, and whether its whole text is bold."""
+    links: list[tuple[str, bool]] = []
+    inside: list[Token] = []
+    href = ""
+    for token in _inline_tokens(line):
+        if token.type == "link_open":
+            href, inside = str(token.attrs.get("href", "")), []
+        elif token.type == "link_close":
+            links.append((href, _all_bold(inside)))
+        elif token.type != "text" or token.content:
+            inside.append(token)
+    return links
+
+
+def _all_bold(tokens: Sequence[Token]) -> bool:
+    types = [token.type for token in tokens]
+    wrapped = len(types) >= 2 and types[0] == "strong_open" and types[-1] == "strong_close"
+    return wrapped and types.count("strong_open") == 1
+
+
+def _inline_tokens(line: str) -> list[Token]:
+    parsed = _markdown().parseInline(line.strip().lstrip("*+-").strip())
+    return list(parsed[0].children or []) if parsed else []
+
+
+@cache
+def _markdown() -> MarkdownIt:
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark")
+
+
+def _check_reused_links(units: Sequence[_Unit]) -> list[Problem]:
+    """One event link on two dates: usually a link pasted under the wrong event (online rooms recur, so they may)."""
+    first: dict[str, _Unit] = {}
+    problems = []
+    for unit in units:
+        # A meetup series placeholder (`/events/wqzhftyjcmbdb/`) stands for every occurrence of its series.
+        series = unit.meetup is not None and not unit.meetup[1].isdigit()
+        if not unit.link or series or _is_room(unit.item.url):
+            continue
+        earlier = first.setdefault(unit.link, unit)
+        if earlier is not unit and not _days_meet(earlier.item, unit.item):
+            when = earlier.item.first_day
+            message = f"same event link as line {earlier.line} ({when}): pasted under the wrong event?"
+            problems.append(Problem(unit.line, "reused-link", message, False))
+    return problems
+
+
+def _is_room(url: str) -> bool:
+    host = (urlsplit(url).hostname or "").removeprefix("www.")
+    return any(host == room or host.endswith("." + room) for room in _ROOM_HOSTS)
 
 
 # Comparing with the store

@@ -390,7 +390,7 @@ def test_older_hybrid_spellings_are_read_as_hybrid() -> None:
     for where in ("Virtual + In Person (Prague, CZ)", "Hybrid - Virtual and In-Person (Prague, CZ)", "Hybrid"):
         text = block(("Virtual", listing("2026-08-20", where)))
         codes = [p.code for p in check(text).problems]
-        assert codes == (["hybrid-once"] if "Prague" in where else [])
+        assert codes == (["hybrid-once"] if "Prague" in where else ["hybrid-no-place"])
 
 
 MALFORMED = [
@@ -466,7 +466,7 @@ def test_country_codes_real_and_printed() -> None:
     # GE is Georgia, a real code; UK is how TWiR prints GB; XK is Kosovo's code in common use.
     for where in ("Berlin, GE", "London, UK", "London, GB", "Pristina, XK"):
         assert check(block(("Europe", listing("2026-08-20", where)))).problems == []
-    for where in ("Virtual (Europe / Africa)", "Virtual", "Hybrid"):
+    for where in ("Virtual (Europe / Africa)", "Virtual"):
         assert check(block(("Virtual", listing("2026-08-20", where)))).problems == []
     for where, bad in (
         ("Berlin, XY", "`XY` is not"),
@@ -578,7 +578,8 @@ def test_a_missing_blank_line_before_the_footer_is_reported() -> None:
 
 def test_blank_line_layout_is_normalized() -> None:
     clean = block(
-        ("Virtual", listing("2026-08-20", "Virtual", event="1")), ("Europe", listing("2026-08-21", "Berlin, DE"))
+        ("Virtual", listing("2026-08-20", "Virtual", event="1")),
+        ("Europe", listing("2026-08-21", "Berlin, DE", event="2")),
     )
     messy = clean.replace("### Virtual\n", "### Virtual\n\n\n").replace("\n\n### Europe", "\n### Europe")
     messy = messy.replace("🦀\n\n", "🦀\n")
@@ -590,9 +591,12 @@ def test_a_block_at_the_end_of_the_file_keeps_its_last_line_ending() -> None:
     text = "Rusty Events between 2026-08-19 - 2026-09-16 🦀\n### Europe\n" + "\n".join(
         listing("2026-08-20", "Berlin, DE")
     )
-    assert check(text).problems == []
-    assert repair(text) == text.replace("🦀\n", "🦀\n\n")
-    assert repair(text + "\n\n\n") == text.replace("🦀\n", "🦀\n\n") + "\n"
+    assert found(check(text)) == [(line_of(text, "    * [**Talk**]"), "no-footer", True)]
+    # The footer is added; the file's last line keeps its ending (or its lack of one).
+    fixed = text.replace("🦀\n", "🦀\n\n") + "\n\n" + FOOTER.rstrip("\n")
+    assert repair(text) == fixed
+    assert repair(text + "\n\n\n") == fixed + "\n"
+    assert check(fixed).problems == []
 
 
 # Comparing with the store.
@@ -964,3 +968,138 @@ def test_one_unknown_header_does_not_put_every_later_header_out_of_order() -> No
     swapped = swapped.replace("### Oceania-tmp", "### Asia")
     codes = [p.code for p in check(swapped).problems]
     assert codes.count("section-order") == 1
+
+
+# The checks the events editor's own linter has, on drafts shaped like its test cases.
+
+PEER_CASES = {
+    # name: (what the Europe section holds, the codes we report)
+    "clean": (listing("2026-08-20", "Berlin, DE"), []),
+    "before-window": (listing("2026-08-12", "Berlin, DE"), ["outside-window"]),
+    "out-of-order": (
+        listing("2026-08-27", "Berlin, DE", event="2") + listing("2026-08-20", "Paris, FR", slug="rust-paris"),
+        ["out-of-order"],
+    ),
+    "duplicate": (listing("2026-08-20", "Berlin, DE") * 2, ["duplicate"]),
+    "link-on-two-dates": (
+        listing("2026-08-20", "Berlin, DE", event="9") + listing("2026-08-27", "Berlin, DE", event="9"),
+        ["reused-link"],
+    ),
+    "organizer-link-empty": (
+        ["* 2026-08-20 | Berlin, DE | [Rust Berlin]()", "    * [**Talk**](https://berline.rs/talk/)"],
+        ["bad-link"],
+    ),
+    "title-link-relative": (
+        ["* 2026-08-20 | Berlin, DE | [Rust Berlin](https://berline.rs/)", "    * [**Talk**](not-a-url)"],
+        ["bad-link"],
+    ),
+    "title-plain": (
+        ["* 2026-08-20 | Berlin, DE | [Rust Berlin](https://berline.rs/)", "    * [Talk](https://berline.rs/t/)"],
+        ["not-bold"],
+    ),
+    "title-half-bold": (
+        [
+            "* 2026-08-20 | Berlin, DE | [Rust Berlin](https://berline.rs/)",
+            "    * [**Rust Meetup #18**: Bevy](https://berline.rs/18/)",
+        ],
+        ["not-bold"],
+    ),
+    "organizer-bold": (
+        [
+            "* 2026-08-20 | Berlin, DE | [**Rust Berlin**](https://berline.rs/)",
+            "    * [**Talk**](https://berline.rs/t/)",
+        ],
+        ["bold-organizer"],
+    ),
+    "two-links-both-bold": (
+        [
+            "* 2026-08-20 | Berlin, DE | [Rust Berlin](https://berline.rs/)",
+            "    * [**Talk**](https://berline.rs/t/) + [**Workshop**](https://berline.rs/w/)",
+        ],
+        [],
+    ),
+    "bar-without-space": (
+        ["* 2026-08-20| Berlin, DE| [Rust Berlin](https://berline.rs/)", "    * [**Talk**](https://berline.rs/t/)"],
+        ["spacing"],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PEER_CASES))
+def test_the_peer_linters_cases_get_its_verdict(name: str) -> None:
+    lines, codes = PEER_CASES[name]
+    text = block(("Europe", lines))
+    report = check(text)
+    assert [p.code for p in report.problems] == codes
+    fixed = repair(text)
+    assert repair(fixed) == fixed
+    # What is marked fixable is gone after the fix; what is not stays.
+    left = [p.code for p in report.problems if not p.fixable]
+    assert [p.code for p in check(fixed).problems] == left
+
+
+def test_repairs_to_a_listings_own_lines_need_no_guessing() -> None:
+    for lines, wanted in (
+        (PEER_CASES["title-half-bold"][0], "    * [**Rust Meetup #18: Bevy**](https://berline.rs/18/)"),
+        (PEER_CASES["title-plain"][0], "    * [**Talk**](https://berline.rs/t/)"),
+        (PEER_CASES["organizer-bold"][0], "* 2026-08-20 | Berlin, DE | [Rust Berlin](https://berline.rs/)"),
+        (PEER_CASES["bar-without-space"][0], "* 2026-08-20 | Berlin, DE | [Rust Berlin](https://berline.rs/)"),
+    ):
+        assert wanted in repair(block(("Europe", lines))).splitlines()
+
+
+def test_online_rooms_and_meetup_series_may_recur_on_one_link() -> None:
+    def room(day: str, link: str) -> list[str]:
+        return [f"* {day} | Virtual (Berlin, DE) | [Rust Berlin](https://berline.rs/)", f"    * [**Hack**]({link})"]
+
+    jitsi, zoom = "https://meet.jit.si/RustHack", "https://us06web.zoom.us/j/8123456"
+    lines = room("2026-08-20", jitsi) + room("2026-08-21", zoom) + room("2026-08-27", jitsi) + room("2026-08-28", zoom)
+    assert check(block(("Virtual", lines))).problems == []
+    pasted = block(("Virtual", lines)).replace(zoom, "https://luma.com/f2hnzrug")
+    assert [p.code for p in check(pasted).problems] == ["reused-link"]
+
+
+def test_hybrid_needs_its_place_and_cosmetic_findings_say_so() -> None:
+    text = block(("Virtual", listing("2026-08-20", "Hybrid")))
+    assert found(check(text)) == [(line_of(text, "Hybrid"), "hybrid-no-place", False)]
+    spaced = block(
+        ("Europe", [*listing("2026-08-20", "Berlin, DE"), "   ", *listing("2026-08-21", "Köln, DE", event="2")])
+    )
+    report = check(spaced)
+    assert [(p.code, p.cosmetic, p.fixable) for p in report.problems] == [("whitespace", True, True)]
+    assert check(repair(spaced)).problems == []
+
+
+def test_a_block_without_footer_is_reported_where_it_runs_out() -> None:
+    text = block(("Europe", listing("2026-08-20", "Berlin, DE")))
+    into_jobs = text.replace(FOOTER, "").replace("\n## Jobs\n", "### Jobs\n\nPlease see our [jobs](https://x.org/).\n")
+    report = check(into_jobs)
+    assert found(report) == [(line_of(into_jobs, "### Jobs"), "no-footer", True)]
+    assert "`### Jobs`" in report.problems[0].message
+    fixed = repair(into_jobs)
+    assert fixed == text.replace("\n## Jobs\n", "\n### Jobs\n\nPlease see our [jobs](https://x.org/).\n")
+    assert check(fixed).problems == []
+
+
+def test_house_rules_stricter_than_the_peer() -> None:
+    # A hybrid is listed under Virtual and under its continent; the window line needs a blank line after it.
+    hybrid = block(("Virtual", listing("2026-08-20", "Hybrid (Berlin, DE)")))
+    assert [p.code for p in check(hybrid).problems] == ["hybrid-once"]
+    bare = "Rusty Events between 2026-08-19 - 2026-09-16 🦀\n" + FOOTER
+    assert [p.code for p in check(bare).problems] == ["blank-line"]
+
+
+def test_lint_command_marks_cosmetic_findings_and_does_not_fail_on_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from aggregator.cli import build_parser, main
+
+    draft = tmp_path / "draft.md"
+    draft.write_text(block(("Europe", PEER_CASES["bar-without-space"][0])), encoding="utf-8")
+    config = tmp_path / "config.toml"
+    config.write_text("", encoding="utf-8")
+    assert main(["lint", str(draft), "--config", str(config)]) == 0
+    assert capsys.readouterr().out == f"{draft}:6: spacing (cosmetic): no space before `|`\n"
+    lint_help = build_parser()._subparsers._group_actions[0].choices["lint"].format_help()  # type: ignore[union-attr]
+    assert "the draft's window line" in " ".join(lint_help.split())
+    assert "next Wednesday" not in lint_help
