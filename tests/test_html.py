@@ -267,3 +267,21 @@ def test_templates_ship_with_the_package() -> None:
 def test_demo_config_sets_a_base_url() -> None:
     config = load_config(ROOT / "examples" / "demo" / "config.toml")
     assert config.base_url.startswith("https://")
+
+
+def test_run_without_base_url_says_how_to_get_subscribe_links(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from aggregator.cli import main
+
+    calendar = ROOT / "examples" / "demo" / "calendar.ics"
+    config = tmp_path / "config.toml"
+    config.write_text(f'[[source]]\nname = "Demo"\ntype = "ics"\nurl = "{calendar.as_uri()}"\n', encoding="utf-8")
+    assert main(["run", "--config", str(config), "--date", "2026-11-25", "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert f"note: {MISSING_BASE_URL}" in err
+    assert "events/*.ics (" in err
+    assert main(["render", "--config", str(config), "--date", "2026-11-25", "--format", "html"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.startswith("<!DOCTYPE html>") and "[output] base_url" in captured.out
+    assert f"note: {MISSING_BASE_URL}" in captured.err

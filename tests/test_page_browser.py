@@ -66,8 +66,42 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[JobResult, Path]:
     return run_demo(out), out
 
 
+# Text colour and the nearest opaque background of every kind of text on the page.
+COLOURS = """
+const rgb = (css) => css.match(/[\\d.]+/g).map(Number);
+function behind(element) {
+  for (; element; element = element.parentElement) {
+    const colour = rgb(getComputedStyle(element).backgroundColor);
+    if (colour.length < 4 || colour[3] > 0) return colour.slice(0, 3);
+  }
+  return [255, 255, 255];
+}
+const kinds = "h1, header p, nav h2, ul.filter a, label, .shown, h2, .region-feed span, .region-feed a, h3 a, .when, "
+  + ".yours, .where, .who a, .add a, .copy input, button, footer p, footer a";
+return Array.from(document.querySelectorAll(kinds)).filter((e) => e.offsetParent !== null)
+  .map((e) => [e.tagName + "." + e.className, rgb(getComputedStyle(e).color).slice(0, 3), behind(e)]);
+"""
+
+
+def contrast(first: list[float], second: list[float]) -> float:
+    """WCAG 2 contrast ratio of two sRGB colours."""
+
+    def luminance(colour: list[float]) -> float:
+        linear = [c / 255 / 12.92 if c <= 0.04045 * 255 else ((c / 255 + 0.055) / 1.055) ** 2.4 for c in colour]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    light, dark = sorted((luminance(first), luminance(second)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
 def expected(result: JobResult) -> list[list[str]]:
     return [[item.section.lower().replace(" ", "-"), item.title] for item in parse_block(result.block)]
+
+
+def load(browser: Any, url: str) -> None:
+    """A fresh load: going from one fragment of a page to another would not reload it or rerun its script."""
+    browser.get("about:blank")
+    browser.get(url)
 
 
 def errors(browser: Any) -> list[str]:
@@ -76,7 +110,7 @@ def errors(browser: Any) -> list[str]:
 
 def test_demo_page_loads_cleanly_and_shows_every_event_of_the_block(browser: Any, demo: tuple[JobResult, Path]) -> None:
     result, out = demo
-    browser.get((out / "index.html").as_uri())
+    load(browser, (out / "index.html").as_uri())
     assert errors(browser) == []
     assert browser.execute_script(VISIBLE) == expected(result)
     assert browser.find_element("css selector", "html").get_attribute("lang") == "en"
@@ -106,7 +140,7 @@ def test_region_filter_by_keyboard_survives_reload_and_shared_links(browser: Any
     asia = [item for item in everything if item[0] == "asia"]
     assert europe and asia
 
-    browser.get(page)
+    load(browser, page)
     browser.find_element("css selector", '#regions a[data-region="europe"]').send_keys(Keys.ENTER)
     assert browser.current_url.endswith("#europe")
     assert browser.execute_script(VISIBLE) == europe
@@ -115,7 +149,7 @@ def test_region_filter_by_keyboard_survives_reload_and_shared_links(browser: Any
     browser.refresh()
     assert browser.execute_script(VISIBLE) == europe
 
-    browser.get(page + "?region=asia")
+    load(browser, page + "?region=asia")
     assert browser.execute_script(VISIBLE) == asia
     browser.find_element("css selector", '#regions a[data-region=""]').send_keys(Keys.ENTER)
     assert browser.execute_script(VISIBLE) == everything
@@ -132,7 +166,7 @@ def test_region_filter_by_keyboard_survives_reload_and_shared_links(browser: Any
 
 def test_europe_feed_is_one_click_away_with_the_configured_urls(browser: Any, demo: tuple[JobResult, Path]) -> None:
     _, out = demo
-    browser.get((out / "index.html").as_uri() + "#europe")
+    load(browser, (out / "index.html").as_uri() + "#europe")
     links = browser.execute_script(
         'return Array.from(document.querySelectorAll("#europe .region-feed a"))'
         ".filter((a) => a.offsetParent !== null).map((a) => [a.textContent, a.href])"
@@ -182,12 +216,25 @@ def test_hostile_title_renders_as_text(browser: Any, tmp_path: Path) -> None:
     assert errors(browser) == []
 
 
-# Last: switching scripts back on does not reach pages already loaded by this session.
+def test_text_contrast_meets_wcag_aa_in_light_and_dark_mode(browser: Any, demo: tuple[JobResult, Path]) -> None:
+    _, out = demo
+    for scheme in ("light", "dark"):
+        browser.execute_cdp_cmd(
+            "Emulation.setEmulatedMedia", {"features": [{"name": "prefers-color-scheme", "value": scheme}]}
+        )
+        load(browser, (out / "index.html").as_uri() + "#subscribe")
+        found = browser.execute_script(COLOURS)
+        assert len(found) > 100
+        poor = [(kind, round(contrast(fg, bg), 2)) for kind, fg, bg in found if contrast(fg, bg) < 4.5]
+        assert poor == [], scheme
+    browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": []})
+
+
 def test_filter_works_without_scripts(browser: Any, demo: tuple[JobResult, Path]) -> None:
     result, out = demo
     browser.execute_cdp_cmd("Emulation.setScriptExecutionDisabled", {"value": True})
     try:
-        browser.get((out / "index.html").as_uri() + "#europe")
+        load(browser, (out / "index.html").as_uri() + "#europe")
         assert browser.execute_script(VISIBLE) == [item for item in expected(result) if item[0] == "europe"]
         assert not browser.find_element("id", "search").is_displayed(), "the script did not run"
     finally:
