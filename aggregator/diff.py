@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from aggregator.labels import where_label
-from aggregator.merge import compare
+from aggregator.merge import PossibleDuplicate, compare
 from aggregator.model import Event
 from aggregator.urls import canonical_url
 from aggregator.window import Window, issue_window
@@ -47,6 +47,15 @@ class EventChange:
 
 
 @dataclass(frozen=True)
+class Doubt:
+    """Two listed events the merge kept apart but that may be one: the editor decides."""
+
+    first: Event
+    second: Event
+    reason: str
+
+
+@dataclass(frozen=True)
 class IssueDiff:
     """Two issues compared; `added` and `removed` are split by why the event appeared or went."""
 
@@ -59,6 +68,7 @@ class IssueDiff:
     passed: tuple[Event, ...]
     changed: tuple[EventChange, ...]
     unchanged: int
+    possible_duplicates: tuple[Doubt, ...] = ()
 
     @property
     def added(self) -> tuple[Event, ...]:
@@ -100,6 +110,14 @@ class IssueDiff:
                 }
                 for change in self.changed
             ],
+            "possible_duplicates": [
+                {
+                    "first": _event_json(doubt.first, self.states),
+                    "second": _event_json(doubt.second, self.states),
+                    "reason": doubt.reason,
+                }
+                for doubt in self.possible_duplicates
+            ],
         }
 
 
@@ -110,8 +128,12 @@ def diff_issues(
     previous_window: Window,
     current_window: Window,
     states: Collection[str],
+    possible: Sequence[PossibleDuplicate] = (),
 ) -> IssueDiff:
-    """Match the events of two issues and sort the rest into new, entered, dropped and passed."""
+    """Match the events of two issues and sort the rest into new, entered, dropped and passed.
+
+    `possible` are the merge's doubtful pairs; those with both events in the current issue are listed.
+    """
     before, after = _unique(previous), _unique(current)
     pairs = _match(before, after, previous_window, current_window)
     matched_before = {old.key for old, _ in pairs}
@@ -130,7 +152,18 @@ def diff_issues(
         passed=_sorted(e for e in removed if not current_window.overlaps(e)),
         changed=tuple(sorted(changed, key=lambda c: _order(c.after))),
         unchanged=len(changes) - len(changed),
+        possible_duplicates=_doubts(after, possible),
     )
+
+
+def _doubts(current: Sequence[Event], possible: Sequence[PossibleDuplicate]) -> tuple[Doubt, ...]:
+    by_key = {event.key: event for event in current}
+    doubts = []
+    for pair in possible:
+        if pair.first in by_key and pair.second in by_key:
+            first, second = sorted((by_key[pair.first], by_key[pair.second]), key=_order)
+            doubts.append(Doubt(first, second, pair.reason))
+    return tuple(sorted(doubts, key=lambda d: (_order(d.first), _order(d.second))))
 
 
 def field_changes(before: Event, after: Event, states: Collection[str]) -> tuple[FieldChange, ...]:
@@ -178,6 +211,10 @@ def format_diff(diff: IssueDiff) -> str:
         ("Changed", [line for change in diff.changed for line in _change_lines(change, diff.states)]),
         ("Entered the window", [event_line(e, diff.states) for e in diff.entered]),
         ("Passed", _passed_lines(diff)),
+        (
+            "Possible duplicates (decide in the curation file)",
+            [line for doubt in diff.possible_duplicates for line in _doubt_lines(doubt, diff.states)],
+        ),
     ]
     blocks = [headline] + ["\n".join([title, *lines]) for title, lines in sections if lines]
     if len(blocks) == 1:
@@ -193,6 +230,7 @@ def diff_json_for_run(
     since: date,
     weeks: int,
     states: Collection[str],
+    possible: Sequence[PossibleDuplicate] = (),
 ) -> dict[str, object] | None:
     """The diff for events.json against the issue dated `since`, or None when that issue was never built."""
     if previous is None:
@@ -203,6 +241,7 @@ def diff_json_for_run(
         previous_window=issue_window(since, weeks),
         current_window=issue_window(issue_date, weeks),
         states=states,
+        possible=possible,
     )
     return {"since": since.isoformat(), **diff.to_json()}
 
@@ -276,6 +315,10 @@ def _change_lines(change: EventChange, states: Collection[str]) -> list[str]:
     return [event_line(change.after, states)] + [
         f"  {field.field}: {field.before or '(none)'} -> {field.after or '(none)'}" for field in change.changes
     ]
+
+
+def _doubt_lines(doubt: Doubt, states: Collection[str]) -> list[str]:
+    return [event_line(doubt.first, states), f"  ~ {event_line(doubt.second, states)}", f"    {doubt.reason}"]
 
 
 def _passed_lines(diff: IssueDiff) -> list[str]:

@@ -13,7 +13,7 @@ from filelock import FileLock, Timeout
 from aggregator.config import Config, HealthSettings
 from aggregator.curation import Curation, CurationResult, load_curation
 from aggregator.diff import ISSUE_INTERVAL, DiffError, IssueDiff, diff_issues, diff_json_for_run
-from aggregator.merge import PossibleDuplicate, merge
+from aggregator.merge import MergeResult, PossibleDuplicate, merge
 from aggregator.model import Event
 from aggregator.pipeline import (
     Collected,
@@ -60,6 +60,14 @@ class Rendered:
     possible_duplicates: list[PossibleDuplicate]
     curation: CurationResult
     health: list[SourceHealth]
+
+
+@dataclass(frozen=True)
+class Review:
+    """What the merge leaves to the editor: doubtful pairs, and the merges it made, to audit."""
+
+    possible: list[PossibleDuplicate]
+    merges: list[dict[str, object]]
 
 
 @dataclass
@@ -131,15 +139,18 @@ def diff_job(config: Config, issue_date: date, since: date | None, now: datetime
         previous = store.issue(since)
         if previous is None:
             raise DiffError(f"no issue dated {since.isoformat()} in the store: run or render that date first")
+        curation = _curation(config)
         current = store.issue(issue_date)
         if current is None:
-            current = render(config, store, issue_date, now or datetime.now(UTC), _curation(config)).issue.events
+            current = render(config, store, issue_date, now or datetime.now(UTC), curation).issue.events
+        possible = _merged(config, store, issue_date).possible(curation)
     return diff_issues(
         previous,
         current,
         previous_window=issue_window(since, config.weeks),
         current_window=issue_window(issue_date, config.weeks),
         states=config.states,
+        possible=possible,
     )
 
 
@@ -189,8 +200,35 @@ def suspect_reason(previous: int, fresh: int, health: HealthSettings) -> str:
     return ""
 
 
-def render(config: Config, store: Store, issue_date: date, now: datetime, curation: Curation) -> Rendered:
-    """Merge, curate, window and write-out what the store holds for the configured sources."""
+@dataclass
+class _Merged:
+    """The store's events for an issue's span, merged; `dead` are the keys of removed events."""
+
+    result: MergeResult
+    tombstones: list[StoredEvent]
+    dead: set[str]
+
+    def alive(self) -> list[Event]:
+        return [event for event in self.result.events if event.key not in self.dead]
+
+    def possible(self, curation: Curation) -> list[PossibleDuplicate]:
+        """The doubtful pairs the editor still has to decide."""
+        by_key = {event.key: event for event in self.result.events}
+        return [
+            pair
+            for pair in self.result.possible_duplicates
+            if pair.first in by_key
+            and pair.second in by_key
+            and not {pair.first, pair.second} & self.dead
+            and not curation.decided(by_key[pair.first].url, by_key[pair.second].url)
+        ]
+
+    def merges(self) -> list[dict[str, object]]:
+        """Every merge that involved a live record, for events.json."""
+        return [asdict(m) for m in self.result.merges if not set(m.records) <= self.dead]
+
+
+def _merged(config: Config, store: Store, issue_date: date) -> _Merged:
     span = fetch_span(config, issue_date)
     names = [spec.name for spec in config.sources]
     current = [stored.event for stored in store.current_events(names)]
@@ -198,8 +236,16 @@ def render(config: Config, store: Store, issue_date: date, now: datetime, curati
     dead = {s.event.key for s in tombstones}
     rank = ranker(config.sources)
     # A removed event still takes part in matching, so another source's stale copy cannot resurrect it.
-    merged = merge([*current, *(s.event for s in tombstones)], lambda e: 2 * rank(e) + (e.key in dead))
-    alive = [event for event in merged.events if event.key not in dead]
+    result = merge([*current, *(s.event for s in tombstones)], lambda e: 2 * rank(e) + (e.key in dead))
+    return _Merged(result, tombstones, dead)
+
+
+def render(config: Config, store: Store, issue_date: date, now: datetime, curation: Curation) -> Rendered:
+    """Merge, curate, window and write-out what the store holds for the configured sources."""
+    span = fetch_span(config, issue_date)
+    merged = _merged(config, store, issue_date)
+    tombstones = merged.tombstones
+    alive = merged.alive()
     curated = curation.apply(alive)
     events = curated.events
     issue = build_issue(events, issue_date, config.weeks, config.states)
@@ -215,22 +261,21 @@ def render(config: Config, store: Store, issue_date: date, now: datetime, curati
     for key, (_, removed_at) in just_removed.items():
         revisions[key] = Revision(revisions[key].sequence + 1, removed_at, cancelled=True)
     since = issue_date - ISSUE_INTERVAL
+    possible = merged.possible(curation)
     diff = diff_json_for_run(
-        store.issue(since), issue.events, issue_date=issue_date, since=since, weeks=config.weeks, states=config.states
+        store.issue(since),
+        issue.events,
+        issue_date=issue_date,
+        since=since,
+        weeks=config.weeks,
+        states=config.states,
+        possible=possible,
     )
     store.save_issue(issue_date, issue.events, now)
-    by_key = {event.key: event for event in merged.events}
-    possible = [
-        pair
-        for pair in merged.possible_duplicates
-        if pair.first in by_key
-        and pair.second in by_key
-        and not {pair.first, pair.second} & dead
-        and not curation.decided(by_key[pair.first].url, by_key[pair.second].url)
-    ]
     health = store.source_health(now)
     block = render_block(issue.window, issue.sections, config.states)
-    files = _files(config, block, issue, [*feed_events, *cancelled], revisions, possible, curated, health, diff, now)
+    review = Review(possible, merged.merges())
+    files = _files(config, block, issue, [*feed_events, *cancelled], revisions, review, curated, health, diff, now)
     return Rendered(block, issue, files, possible, curated, health)
 
 
@@ -260,7 +305,7 @@ def _files(
     issue: Issue,
     feed_events: list[Event],
     revisions: dict[str, Revision],
-    possible: list[PossibleDuplicate],
+    review: Review,
     curated: CurationResult,
     health: list[SourceHealth],
     diff: dict[str, object] | None,
@@ -277,7 +322,8 @@ def _files(
             window=issue.window,
             states=config.states,
             extra={
-                "possible_duplicates": [asdict(pair) for pair in possible],
+                "possible_duplicates": [asdict(pair) for pair in review.possible],
+                "merges": review.merges,
                 "diff": diff,
                 "excluded": [
                     {"key": event.key, "title": event.title, "reason": why} for event, why in curated.excluded

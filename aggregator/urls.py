@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from urllib.parse import SplitResult, parse_qsl, unquote_plus, urlencode, urlsplit, urlunsplit
 
 MEETUP_HOSTS = frozenset({"meetup.com", "www.meetup.com", "m.meetup.com"})
@@ -82,12 +81,14 @@ MEETUP_PAGES = frozenset(
 # Numeric ids, or the letter-only placeholders of recurring series (wqzhftyjcmbdb); short words
 # such as `ical` or `past` are pages, not events.
 MEETUP_EVENT_ID = re.compile(r"\d+|[A-Za-z]{10,}")
+# White space (as str.isspace() sees it) and control characters (Unicode category Cc): never in a link.
+_SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f-\x9f]")
 
 
 def safe_url(url: str) -> str:
     """The stripped URL if it is an absolute http(s) URL with a host, else ""."""
     url = url.strip()
-    if any(char.isspace() or unicodedata.category(char) == "Cc" for char in url):
+    if _SPACE_OR_CONTROL.search(url):
         return ""
     parts = _split(url)
     if parts is None or parts.scheme not in ("http", "https") or not (parts.hostname or "").strip("."):
@@ -140,6 +141,17 @@ def meetup_event_id(url: str) -> tuple[str, str] | None:
     parts = _split(safe_url(url))
     meetup = None if parts is None else _meetup_parts(_host(parts), parts.path)
     return meetup if meetup and meetup[1] else None
+
+
+def is_event_page(url: str) -> bool:
+    """True when a link can name one event: not a site's home page, a meetup group's page or a meeting room."""
+    parts = _split(safe_url(url))
+    if parts is None or is_streaming_url(url):
+        return False
+    host = _host(parts)
+    if host == "www.meetup.com":
+        return meetup_event_id(url) is not None
+    return bool(_drop_locale(parts.path).strip("/") or _drop_tracking(parts.query))
 
 
 def is_streaming_url(url: str) -> bool:

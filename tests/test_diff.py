@@ -371,3 +371,26 @@ def test_command_errors_are_one_line_with_status_2(
         run_command(["diff", "--config", str(config.path), "--date", "25/11/2026"])
     assert usage.value.code == 2
     assert "expected a date as YYYY-MM-DD" in capsys.readouterr().err
+
+
+def test_command_lists_the_possible_duplicates_of_the_issue(config: Config, capsys: pytest.CaptureFixture[str]) -> None:
+    # Two organizers' generic "Rust meetup" on one evening in one city: maybe one event, so both stay listed.
+    first = ev("first", d(12, 2), organizer="Rust Berlin")
+    second = ev("second", d(12, 2), organizer="Berlin Rustaceans", title="Rust meetup #3")
+    with Store(config.store_path) as store:
+        store.sync_source(SOURCE, [first, second], NOW)
+        store.save_issue(PREVIOUS, [first], NOW)
+    argv = ["diff", "--config", str(config.path), "--date", "2026-11-25"]
+
+    assert run_command(argv) == 0
+    text = capsys.readouterr().out
+    section = text[text.index("Possible duplicates (decide in the curation file)") :].splitlines()
+    assert section[1:3] == [
+        "2026-12-02 | Berlin, DE | Rust Berlin — Rust meetup <https://example.org/first>",
+        "  ~ 2026-12-02 | Berlin, DE | Berlin Rustaceans — Rust meetup #3 <https://example.org/second>",
+    ]
+    assert "titles" in section[3]
+
+    assert run_command([*argv, "--json"]) == 0
+    [doubt] = json.loads(capsys.readouterr().out)["possible_duplicates"]
+    assert (doubt["first"]["key"], doubt["second"]["key"]) == ("first", "second")

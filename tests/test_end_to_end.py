@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -287,11 +287,10 @@ def test_events_outside_the_window_are_left_out(runs: Runs) -> None:
     assert "Go Berlin: Winter Gophers" not in runs.first.block  # another group's event cached on the page
 
 
-def test_doubtful_pair_is_reported_and_both_are_listed(runs: Runs) -> None:
-    [pair] = runs.first.rendered.possible_duplicates
-    by_key = {event["key"]: event["title"] for event in runs.document()["events"]}
-    assert {by_key[pair.first], by_key[pair.second]} == {"Rust Hack and Learn", "Rust Hack and Learn Karlsruhe"}
-    assert runs.document()["possible_duplicates"] == [asdict(pair)]
+def test_same_titled_events_in_two_cities_are_both_listed_and_not_reported(runs: Runs) -> None:
+    # One event is in one place: Berlin's and Karlsruhe's Hack and Learn on one evening are two.
+    assert runs.first.rendered.possible_duplicates == []
+    assert runs.document()["possible_duplicates"] == []
     listed = Counter(item.title for item in runs.items)
     assert listed["Rust Hack and Learn"] == listed["Rust Hack and Learn Karlsruhe"] == 1
 
@@ -320,3 +319,18 @@ def test_a_failed_group_keeps_its_last_good_events(runs: Runs) -> None:
     ]
     health = {h.name: h for h in runs.second.rendered.health}
     assert health[BERLIN].last_outcome == "failed" and health[BERLIN].last_success is not None
+
+
+def test_events_json_explains_every_merge(runs: Runs) -> None:
+    merges = {m["key"]: m for m in runs.document()["merges"]}
+    tell = merges["Rust meetups: rust-berlin:123456789"]
+    assert tell["records"] == [
+        "Rust meetups: rust-berlin:123456789",
+        f"{CALENDAR}:0a1rustandtellberlin@google.com/20261208T180000Z",
+    ]
+    assert [join["rule"] for join in tell["joins"]] == ["same event page"]
+    rules = {join["rule"] for m in merges.values() for join in m["joins"]}
+    assert "same meetup group and day (series placeholder)" in rules
+    # Each merged-away calendar title is accounted for by a merge.
+    merged_keys = {key for m in merges.values() for key in m["records"]}
+    assert len(merged_keys) == sum(len(m["records"]) for m in merges.values())

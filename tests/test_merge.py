@@ -85,7 +85,7 @@ def test_meetup_and_luma_listing_of_one_event_merge_on_organizer_and_title() -> 
     assert [e.key for e in result.events] == ["meetup:1"]
 
 
-def test_conference_entered_three_times_under_three_names_is_one() -> None:
+def test_conference_entered_three_times_under_three_pages_is_listed_for_the_editor() -> None:
     names = ["RustConf 2026", "RustConf", "Rust Conf 2026 Montreal"]
     entries = [
         event(
@@ -99,7 +99,13 @@ def test_conference_entered_three_times_under_three_names_is_one() -> None:
         )
         for i, name in enumerate(names)
     ]
-    assert len(merge(entries, rank).events) == 1
+    result = merge(entries, rank)
+    assert len(result.events) == 3
+    assert {(p.first, p.second) for p in result.possible_duplicates} == {
+        ("calendar:0", "calendar:1"),
+        ("calendar:0", "calendar:2"),
+        ("calendar:1", "calendar:2"),
+    }
 
 
 def test_only_probably_the_same_is_kept_apart_and_reported() -> None:

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from aggregator.urls import (
     canonical_url,
     display_url,
+    is_event_page,
     is_streaming_url,
     meetup_event_id,
     organizer_url_for,
@@ -217,3 +218,23 @@ def test_canonical_url_is_idempotent(url: str) -> None:
 def test_display_url_is_empty_or_http(url: str) -> None:
     shown = display_url(url)
     assert shown == "" or (urlsplit(shown).scheme in ("http", "https") and safe_url(shown) == shown)
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://rustweek.org/workshops/embedded", True),
+        ("https://www.meetup.com/de-DE/rust-berlin/events/312345678/", True),
+        ("https://luma.com/abcd1234", True),
+        ("https://example.org/?event=42", True),
+        ("https://rustweek.org/", False),
+        ("https://rustweek.org", False),
+        ("https://www.meetup.com/rust-berlin/", False),
+        ("https://www.meetup.com/rust-berlin/events/", False),
+        ("https://meet.jit.si/RustTokio", False),
+        ("https://example.org/?utm_source=x", False),
+        ("not a url", False),
+    ],
+)
+def test_is_event_page(url: str, expected: bool) -> None:
+    assert is_event_page(url) is expected
