@@ -116,6 +116,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     lint.add_argument("--fix", action="store_true", help="rewrite the block in place, atomically")
 
+    update = commands.add_parser(
+        "update",
+        help="put the generated events block into a TWiR draft, keeping listings added by hand",
+        description="Replace the Upcoming Events block of a TWiR draft (window line to footer) with the one built "
+        "from the store. Listings the sources do not know stay in their sections; nothing outside the block changes. "
+        "Prints what is new, dropped and moved. Exit status: 0 updated or unchanged, 2 error (the draft is untouched).",
+    )
+    update.add_argument("draft", type=Path, help="the draft issue file (markdown)")
+    _common(update, dated=False)
+    update.add_argument(
+        "--date",
+        type=_issue_date,
+        default=None,
+        help="issue date YYYY-MM-DD (default: the date in the draft's file name, else its window line)",
+    )
+
     diff = commands.add_parser(
         "diff",
         help="show what changed since the previous issue",
@@ -253,6 +269,35 @@ def cmd_lint(args: argparse.Namespace, config: Config) -> int:
     return EXIT_NO_SOURCE if any(not problem.cosmetic for problem in problems) else EXIT_OK
 
 
+def cmd_update(args: argparse.Namespace, config: Config) -> int:
+    from aggregator.job import render_job
+    from aggregator.store import Store
+    from aggregator.update import UpdateError, draft_date, summary, update_draft
+    from aggregator.urls import canonical_url
+    from output.files import write_if_changed
+
+    try:
+        draft = args.draft.read_bytes().decode("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{args.draft}: cannot read the draft: {exc}") from None
+    issue_date = args.date or draft_date(args.draft.name, draft) or next_issue_date(date.today())
+    if not config.store_path.exists():
+        raise ConfigError(f"{config.path}: store.path: {config.store_path} does not exist yet; run `twir-events run`")
+    rendered = render_job(config, issue_date)
+    with Store(config.store_path) as store:
+        stored = store.current_events() + store.removed_since(datetime(1970, 1, 1, tzinfo=UTC))
+    known = {link for item in stored if (link := canonical_url(item.event.url))}
+    try:
+        result = update_draft(draft, rendered.block, rendered.issue.window, known)
+    except UpdateError as exc:
+        print(f"error: {args.draft}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if write_if_changed(args.draft, result.text.encode("utf-8")):
+        print(f"updated: {args.draft}", file=sys.stderr)
+    sys.stdout.write(summary(result))
+    return EXIT_OK
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace, Config], int]] = {
     "run": cmd_run,
     "render": cmd_render,
@@ -260,6 +305,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Config], int]] = {
     "diff": cmd_diff,
     "schedule": cmd_schedule,
     "lint": cmd_lint,
+    "update": cmd_update,
 }
 
 
