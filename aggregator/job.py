@@ -35,6 +35,9 @@ from output.jsonfile import render_json
 from output.markdown import render_block
 from sources.http import Http
 
+# Events this far outside the feed's span are read too, so that merging at the span's edges sees both sides.
+MERGE_MARGIN = timedelta(days=7)
+
 
 class BusyError(Exception):
     """Another run holds the lock on this store."""
@@ -167,9 +170,7 @@ def settle(
     if run.events is None:
         outcome = SourceOutcome(report, "failed", report.error)
     else:
-        previous = sum(
-            1 for s in store.events_of(report.name) if s.removed_at is None and s.event.last_day >= now.date()
-        )
+        previous = store.upcoming(report.name, now.date())
         fresh = sum(1 for e in run.events if e.last_day >= now.date())
         reason = suspect_reason(previous, fresh, health)
         if reason:
@@ -231,8 +232,13 @@ class _Merged:
 def _merged(config: Config, store: Store, issue_date: date) -> _Merged:
     span = fetch_span(config, issue_date)
     names = [spec.name for spec in config.sources]
-    current = [stored.event for stored in store.current_events(names)]
-    tombstones = [s for s in _removed(store, names) if s.event.last_day >= span.start]
+    stored = store.events_in(names, span.start - MERGE_MARGIN, span.end + MERGE_MARGIN)
+    current = [s.event for s in stored if s.removed_at is None]
+    order = {name: index for index, name in enumerate(names)}
+    tombstones = sorted(
+        (s for s in stored if s.removed_at is not None and s.event.last_day >= span.start),
+        key=lambda s: order[s.source],
+    )
     dead = {s.event.key for s in tombstones}
     rank = ranker(config.sources)
     # A removed event still takes part in matching, so another source's stale copy cannot resurrect it.
@@ -251,10 +257,11 @@ def render(config: Config, store: Store, issue_date: date, now: datetime, curati
     issue = build_issue(events, issue_date, config.weeks, config.states)
     feed_events = in_feed(events, span)
     # Removed in the source's latest fetch: published once as CANCELLED so calendar apps drop it too.
+    last_success = {name: store.last_success(name) for name in {s.source for s in tombstones}}
     just_removed = {
         s.event.key: (s.event, s.removed_at)
         for s in tombstones
-        if s.removed_at is not None and s.removed_at == store.last_success(s.source)
+        if s.removed_at is not None and s.removed_at == last_success[s.source]
     }
     cancelled = [event for event, _ in just_removed.values()]
     revisions = {key: Revision(*stamp) for key, stamp in store.publish([*feed_events, *cancelled], now).items()}
@@ -293,10 +300,6 @@ def stale_sources(health: Sequence[SourceHealth], settings: HealthSettings) -> l
     """Sources whose last good data is older than the configured age (or that never succeeded)."""
     limit = timedelta(hours=settings.stale_after_hours).total_seconds()
     return [h.name for h in health if h.age_seconds is None or h.age_seconds > limit]
-
-
-def _removed(store: Store, names: Sequence[str]) -> list[StoredEvent]:
-    return [s for name in names for s in store.events_of(name) if s.removed_at is not None]
 
 
 def _files(

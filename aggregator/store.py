@@ -79,8 +79,21 @@ def _schema_2(db: sqlite3.Connection) -> None:
     )
 
 
+def _schema_3(db: sqlite3.Connection) -> None:
+    # Each event's local days, so a run reads only the rows of its span however old the store grows.
+    db.execute("ALTER TABLE events ADD COLUMN first_day TEXT NOT NULL DEFAULT ''")
+    db.execute("ALTER TABLE events ADD COLUMN last_day TEXT NOT NULL DEFAULT ''")
+    rows = db.execute("SELECT key, data FROM events").fetchall()
+    db.executemany(
+        "UPDATE events SET first_day = ?, last_day = ? WHERE key = ?", [(*_days(data), key) for key, data in rows]
+    )
+    db.execute("CREATE INDEX events_by_last_day ON events (last_day)")
+    # A source's last success and last failure, found without scanning its whole fetch history.
+    db.execute("CREATE INDEX fetches_by_outcome ON fetches (source, outcome, started)")
+
+
 # Step n brings a file from schema version n-1 to n; a new schema is one more function appended here.
-MIGRATIONS: tuple[Migration, ...] = (_schema_1, _schema_2)
+MIGRATIONS: tuple[Migration, ...] = (_schema_1, _schema_2, _schema_3)
 
 _EVENT_COLUMNS = "key, source, data, first_seen, last_seen, last_changed, sequence, removed_at"
 
@@ -196,7 +209,7 @@ class Store:
                 data = json.dumps(event_to_dict(event), sort_keys=True, allow_nan=False)
                 digest = content_hash(event)
                 if event.key not in known:
-                    self._insert(db, source, event.key, data, digest, stamp)
+                    self._insert(db, source, event, data, digest, stamp)
                     added += 1
                     continue
                 old_digest, removed_at = known[event.key]
@@ -207,8 +220,8 @@ class Store:
                     continue
                 db.execute(
                     """UPDATE events SET data = ?, hash = ?, last_seen = ?, last_changed = ?,
-                        sequence = sequence + 1, removed_at = NULL WHERE key = ?""",
-                    (data, digest, stamp, stamp, event.key),
+                        sequence = sequence + 1, removed_at = NULL, first_day = ?, last_day = ? WHERE key = ?""",
+                    (data, digest, stamp, stamp, event.first_day.isoformat(), event.last_day.isoformat(), event.key),
                 )
                 if removed_at is None:
                     changed += 1
@@ -221,9 +234,11 @@ class Store:
         return SyncStats(added=added, changed=changed, removed=len(gone), unchanged=unchanged)
 
     def _overlaps(self, db: sqlite3.Connection, key: str, days: tuple[date, date]) -> bool:
-        (data,) = db.execute("SELECT data FROM events WHERE key = ?", (key,)).fetchone()
-        event = event_from_dict(json.loads(data))
-        return event.first_day <= days[1] and event.last_day >= days[0]
+        row = db.execute(
+            "SELECT 1 FROM events WHERE key = ? AND first_day <= ? AND last_day >= ?",
+            (key, days[1].isoformat(), days[0].isoformat()),
+        ).fetchone()
+        return row is not None
 
     def current_events(self, sources: Collection[str] | None = None) -> list[StoredEvent]:
         """Events not removed, of every source or only of `sources`, by key."""
@@ -232,6 +247,24 @@ class Store:
         names = sorted(set(sources))
         marks = ", ".join("?" * len(names))
         return self._events(f"removed_at IS NULL AND source IN ({marks})", names)
+
+    def events_in(self, sources: Collection[str], start: date, end: date) -> list[StoredEvent]:
+        """The sources' events a run over `start`..`end` needs, by key, in one indexed read: current ones
+        overlapping those days, and removed ones ending on or after `start` (later ones may still be cancelled)."""
+        names = sorted(set(sources))
+        marks = ", ".join("?" * len(names))
+        return self._events(
+            f"last_day >= ? AND source IN ({marks}) AND (removed_at IS NOT NULL OR first_day <= ?)",
+            (start.isoformat(), *names, end.isoformat()),
+        )
+
+    def upcoming(self, source: str, day: date) -> int:
+        """How many of the source's current events end on or after `day`."""
+        row = self._db.execute(
+            "SELECT COUNT(*) FROM events WHERE source = ? AND removed_at IS NULL AND last_day >= ?",
+            (source, day.isoformat()),
+        ).fetchone()
+        return int(row[0])
 
     def removed_since(self, when: datetime) -> list[StoredEvent]:
         """Events removed at or after `when`, oldest removal first."""
@@ -313,16 +346,28 @@ class Store:
         """One line per source ever fetched, by name."""
         now = _utc(now)
         rows = self._db.execute(
-            """SELECT latest.source, latest.outcome, latest.events, latest.bytes, latest.duration,
-                    (SELECT MAX(started) FROM fetches WHERE source = latest.source AND outcome = 'ok'),
+            # Per source, not per row: each lookup is one step down an index, however long the log grows
+            # (the names too: a skip-scan from one source to the next).
+            """WITH RECURSIVE names(source) AS (
+                    SELECT MIN(source) FROM fetches
+                    UNION ALL
+                    SELECT (SELECT MIN(source) FROM fetches WHERE source > names.source)
+                    FROM names WHERE names.source IS NOT NULL)
+                SELECT latest.source, latest.outcome, latest.events, latest.bytes, latest.duration,
+                    (SELECT MAX(started) FROM fetches WHERE source = names.source AND outcome = 'ok'),
                     failure.error, failure.started
-                FROM fetches AS latest
+                FROM names
+                JOIN fetches AS latest ON latest.id = (
+                    SELECT id FROM fetches WHERE source = names.source ORDER BY started DESC, id DESC LIMIT 1)
                 LEFT JOIN fetches AS failure ON failure.id = (
-                    SELECT id FROM fetches WHERE source = latest.source AND outcome != 'ok'
+                    SELECT id FROM (
+                        SELECT * FROM (SELECT id, started FROM fetches WHERE source = names.source
+                            AND outcome = 'failed' ORDER BY started DESC, id DESC LIMIT 1)
+                        UNION ALL
+                        SELECT * FROM (SELECT id, started FROM fetches WHERE source = names.source
+                            AND outcome = 'suspect' ORDER BY started DESC, id DESC LIMIT 1))
                     ORDER BY started DESC, id DESC LIMIT 1)
-                WHERE latest.id = (
-                    SELECT id FROM fetches WHERE source = latest.source ORDER BY started DESC, id DESC LIMIT 1)
-                ORDER BY latest.source"""
+                ORDER BY names.source"""
         ).fetchall()
         health = []
         for name, outcome, events, size, duration, success, error, error_at in rows:
@@ -368,12 +413,24 @@ class Store:
                 migrations[number - 1](db)
                 db.execute(f"PRAGMA user_version = {number}")
 
-    def _insert(self, db: sqlite3.Connection, source: str, key: str, data: str, digest: str, stamp: str) -> None:
+    def _insert(self, db: sqlite3.Connection, source: str, event: Event, data: str, digest: str, stamp: str) -> None:
+        key = event.key
         try:
             db.execute(
-                """INSERT INTO events (key, source, data, hash, first_seen, last_seen, last_changed, sequence)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, 0)""",
-                (key, source, data, digest, stamp, stamp, stamp),
+                """INSERT INTO events (key, source, data, hash, first_seen, last_seen, last_changed, sequence,
+                        first_day, last_day)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?)""",
+                (
+                    key,
+                    source,
+                    data,
+                    digest,
+                    stamp,
+                    stamp,
+                    stamp,
+                    event.first_day.isoformat(),
+                    event.last_day.isoformat(),
+                ),
             )
         except sqlite3.IntegrityError:
             owner = db.execute("SELECT source FROM events WHERE key = ?", (key,)).fetchone()[0]
@@ -400,6 +457,15 @@ class Store:
             sequence=sequence,
             removed_at=_instant(removed_at),
         )
+
+
+def _days(data: str) -> tuple[str, str]:
+    """A stored event's first and last day; a row that does not decode spans every day, so reading it still fails."""
+    try:
+        event = event_from_dict(json.loads(data))
+    except ValueError:
+        return date.min.isoformat(), date.max.isoformat()
+    return event.first_day.isoformat(), event.last_day.isoformat()
 
 
 def _utc(moment: datetime) -> datetime:
