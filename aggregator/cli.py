@@ -243,7 +243,6 @@ def cmd_diff(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_lint(args: argparse.Namespace, config: Config) -> int:
-    from aggregator.job import render_job
     from aggregator.lint import fix as fix_draft
     from aggregator.lint import lint as lint_draft
     from output.files import write_if_changed
@@ -255,6 +254,8 @@ def cmd_lint(args: argparse.Namespace, config: Config) -> int:
     options = {"issue_date": args.date, "weeks": config.weeks, "states": config.states}
     window = lint_draft(draft, **options).window
     if window is not None and config.store_path.exists():
+        from aggregator.job import render_job
+
         rendered = render_job(config, window.start)
         options |= {"known": rendered.issue.events, "possible": rendered.possible_duplicates}
     if args.fix:

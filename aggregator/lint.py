@@ -15,12 +15,9 @@ from itertools import combinations, pairwise
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-import pycountry
-
 from aggregator.grouping import sections_of
-from aggregator.merge import PossibleDuplicate, compare
 from aggregator.model import Event, Mode, Place
-from aggregator.places import states_with_town
+from aggregator.places import is_iso_code, states_with_town
 from aggregator.regions import REGIONS, UNPLACED, VIRTUAL, continent
 from aggregator.urls import canonical_url, meetup_event_id
 from aggregator.window import Window, issue_window
@@ -29,6 +26,8 @@ from output.markdown import FOOTER, ParsedBlock, ParsedItem, event_lines, read_b
 if TYPE_CHECKING:
     from markdown_it import MarkdownIt
     from markdown_it.token import Token
+
+    from aggregator.merge import PossibleDuplicate
 
 CONTINENTS = REGIONS[1:]
 SECTIONS = (*REGIONS, UNPLACED)
@@ -50,6 +49,11 @@ _FOOTER_START = ("If you are running a Rust event", "[calendar]:")
 _FIELD_BAR = re.compile(r"(?<!\\)\|")
 # A line with one link, so that its text can be re-bolded without guessing: bullet, `[text](target)`.
 _ONE_LINK = re.compile(r"(?P<bullet>\s*[*+-]\s+)\[(?P<text>.*)\](?P<target>\([^()\s]*\))(?P<rest>\s*)")
+# A line whose one link has no brackets, stars, backslashes or backticks in its text and a plain web target.
+_PLAIN_LINK = re.compile(
+    r"(?:\s*[*+-]\s+|.*\|\s*)\[(?P<bold>\*\*)?[^\[\]*\\`<>_]+(?(bold)\*\*)\]"
+    r"\((?P<target>https?://[^\s()<>\\]+)\)\s*"
+)
 _BOLD_ORGANIZER = re.compile(r"\|(?P<gap>\s*)\[\*\*(?P<text>[^\]*]*)\*\*\]\(")
 # Online rooms that really recur under one link: the same link on several dates is not a pasting slip there.
 _ROOM_HOSTS = (
@@ -476,7 +480,7 @@ def _check_one_place(line: int, parts: tuple[str, ...], with_states: Collection[
     state = parts[-2].upper() if len(parts) >= 3 else ""
     if not state or country not in with_states:
         return []
-    if f"{country}-{state}" not in _subdivisions():
+    if not is_iso_code(f"{country}-{state}"):
         return [Problem(line, "unknown-state", f"`{parts[-2]}` is not a state or province of {code}", False)]
     # Only a city that exists under this name (main or other name) in some state, and in none of them the printed one.
     homes = states_with_town(parts[0], country)
@@ -490,17 +494,7 @@ def _country(code: str) -> str | None:
     """The ISO alpha-2 code behind a printed country code, or None when it names no country."""
     if code in EXTRA_CODES:
         return EXTRA_CODES[code]
-    return code if code in _countries() else None
-
-
-@cache
-def _countries() -> frozenset[str]:
-    return frozenset(country.alpha_2 for country in pycountry.countries)
-
-
-@cache
-def _subdivisions() -> frozenset[str]:
-    return frozenset(subdivision.code for subdivision in pycountry.subdivisions)
+    return code if len(code) == 2 and is_iso_code(code) else None
 
 
 def _check_sections(parsed: _Draft) -> list[Problem]:
@@ -715,7 +709,7 @@ def _title_bold(title_line: str) -> bool:
     if one is None or len(links) != 1:
         return all(bold for _, bold in links)
     text = one["text"]
-    return len(text) >= 4 and text.startswith("**") and text.endswith("**") and "**" not in text[2:-2]
+    return len(text) >= 4 and text.startswith("**") and text.endswith("**")
 
 
 def _check_lines(unit: _Unit) -> list[Problem]:
@@ -754,6 +748,9 @@ def _check_target(line: int, what: str, href: str) -> list[Problem]:
 
 def _links(line: str) -> list[tuple[str, bool]]:
     """Each link of a line as markdown reads it: its target, and whether its whole text is bold."""
+    if plain := _PLAIN_LINK.fullmatch(line):
+        # Most lines are simple enough to read without a markdown parser.
+        return [(plain["target"], bool(plain["bold"]))]
     links: list[tuple[str, bool]] = []
     inside: list[Token] = []
     href = ""
@@ -832,6 +829,8 @@ def _as_event(unit: _Unit) -> Event:
 
 def _match(event: Event, units: Sequence[tuple[_Unit, Event]]) -> _Unit | None:
     """The listing of a store event: the one with its link, else the first merge calls the same event."""
+    from aggregator.merge import compare
+
     link = canonical_url(event.url)
     by_link = next((unit for unit, _ in units if link and link == unit.link), None)
     if by_link is not None:

