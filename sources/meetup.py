@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -15,7 +16,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import icalendar
-import jwt
 
 from aggregator.model import Mode, Place, RawEvent
 from aggregator.tomltable import Table
@@ -59,8 +59,12 @@ query ($urlname: String!, $after: String) {
 }
 """
 
-# Access tokens from the JWT exchange, shared by every group of a run: (token, monotonic expiry).
-_TOKENS: dict[tuple[str, str, str], tuple[str, float]] = {}
+# Access tokens from the JWT exchange, shared by every group of a run: (token, monotonic expiry), or the
+# exchange's failure and until when it stands. The lock makes the groups' threads wait for one exchange.
+_TOKENS: dict[tuple[str, str, str], tuple[str | SourceError, float]] = {}
+_TOKENS_LOCK = threading.Lock()
+# A failed exchange is not retried by every group of the run; a later run (or this one, after this long) tries again.
+FAILED_EXCHANGE_SECONDS = 300.0
 
 
 class GroupNotFoundError(SourceError):
@@ -566,9 +570,22 @@ def access_token(http: Http, credentials: Credentials, oauth_url: str) -> str:
     if credentials.access_token:
         return credentials.access_token
     cache_key = (oauth_url, credentials.client_key, credentials.member_id)
-    cached = _TOKENS.get(cache_key)
-    if cached is not None and cached[1] > time.monotonic():
-        return cached[0]
+    with _TOKENS_LOCK:
+        cached = _TOKENS.get(cache_key)
+        if cached is None or cached[1] <= time.monotonic():
+            try:
+                cached = _exchange(http, credentials, oauth_url)
+            except SourceError as exc:
+                cached = (exc, time.monotonic() + FAILED_EXCHANGE_SECONDS)
+            _TOKENS[cache_key] = cached
+    token = cached[0]
+    if isinstance(token, SourceError):
+        raise SourceError(str(token))
+    return token
+
+
+def _exchange(http: Http, credentials: Credentials, oauth_url: str) -> tuple[str, float]:
+    """A fresh access token for a signed JWT, and when to stop using it (a minute before it expires)."""
     form = {"grant_type": JWT_BEARER, "assertion": signed_jwt(credentials)}
     try:
         reply = http.post(oauth_url, data=form, headers={"Accept": "application/json"})
@@ -581,8 +598,7 @@ def access_token(http: Http, credentials: Credentials, oauth_url: str) -> str:
     if not isinstance(token, str) or not token:
         raise SourceError(f"Meetup OAuth reply from {oauth_url} has no access_token")
     lifetime = _number(payload.get("expires_in")) or DEFAULT_TOKEN_LIFETIME
-    _TOKENS[cache_key] = (token, time.monotonic() + max(0.0, lifetime - 60))
-    return token
+    return token, time.monotonic() + max(0.0, lifetime - 60)
 
 
 def signed_jwt(credentials: Credentials) -> str:
@@ -595,6 +611,9 @@ def signed_jwt(credentials: Credentials) -> str:
         "iat": issued,
         "exp": issued + JWT_LIFETIME,
     }
+    # PyJWT (and cryptography under it) is loaded only by a run that signs in to the API.
+    import jwt
+
     headers = {"kid": credentials.signing_key_id} if credentials.signing_key_id else None
     try:
         return jwt.encode(claims, _private_key(credentials), algorithm="RS256", headers=headers)

@@ -8,6 +8,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -554,6 +555,43 @@ def test_jwt_is_signed_and_exchanged_once(
     [claims] = exchanges
     assert (claims["sub"], claims["iss"], claims["kid"]) == ("271828", client, "signing-key-1")
     assert 0 < claims["exp"] - claims["iat"] <= 300
+
+
+def test_concurrent_groups_share_one_exchange_and_one_failure(
+    httpserver: HTTPServer, http: Http, monkeypatch: pytest.MonkeyPatch, key_pair: tuple[str, str]
+) -> None:
+    private, public = key_pair
+    client = f"client-{uuid.uuid4()}"
+    jwt_env(monkeypatch, client)
+    monkeypatch.setenv("MEETUP_PRIVATE_KEY", private)
+    exchanges: list[dict[str, Any]] = []
+    answer = token_endpoint(public, client, exchanges)
+
+    def slow(request: Request) -> Response:
+        time.sleep(0.2)  # every group's thread asks while the first exchange is still under way
+        return answer(request)
+
+    httpserver.expect_request("/oauth2/access", method="POST").respond_with_handler(slow)
+    httpserver.expect_request("/gql-ext", method="POST").respond_with_json(gql_reply())
+    groups = [source(httpserver, "defcon864", "api", oauth_url=httpserver.url_for("/oauth2/access")) for _ in range(6)]
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        assert [len(r.events) for r in pool.map(lambda g: g.fetch(http, JANUARY_2020), groups)] == [6] * 6
+    assert len(exchanges) == 1
+
+    refused = httpserver.url_for("/oauth2/refused")
+    httpserver.expect_request("/oauth2/refused", method="POST").respond_with_json({"error": "x"}, status=400)
+    groups = [source(httpserver, "defcon864", "api", oauth_url=refused) for _ in range(6)]
+
+    def failure(group: MeetupSource) -> str:
+        try:
+            group.fetch(http, JANUARY_2020)
+        except SourceError as exc:
+            return str(exc)
+        return "no error"
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        assert all("token exchange failed: HTTP 400" in message for message in pool.map(failure, groups))
+    assert sum(1 for request, _ in httpserver.log if request.path == "/oauth2/refused") == 1
 
 
 def test_jwt_key_from_a_file(
