@@ -152,6 +152,14 @@ def test_dates_times_places_and_organizers_as_printed() -> None:
     assert [text(p) for p in find_all(items["Remote"], "p", "where")] == ["Virtual (Seattle, US)"]
 
 
+def test_a_page_without_events_still_offers_every_region_and_feed() -> None:
+    tree = parse(page([]))
+    assert listings(tree) == {region.lower().replace(" ", "-"): [] for region in REGIONS}
+    assert len(find_all(tree, "p", "none")) == len(REGIONS)
+    assert "webcal://events.example.org/rust/regions/europe.ics" in links(tree)
+    assert "Listing last changed" in text(tree)
+
+
 def test_subscribe_links_carry_the_feed_urls() -> None:
     feed = subscription(BASE, "regions/europe.ics", "Europe", "Rust Events: Europe")
     assert feed.https == "https://events.example.org/rust/regions/europe.ics"
