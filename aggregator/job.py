@@ -10,6 +10,7 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
+from aggregator import publication
 from aggregator.config import Config, HealthSettings
 from aggregator.curation import Curation, CurationResult, load_curation
 from aggregator.diff import ISSUE_INTERVAL, DiffError, IssueDiff, diff_issues, diff_json_for_run
@@ -26,11 +27,11 @@ from aggregator.pipeline import (
     in_feed,
     ranker,
 )
-from aggregator.store import FetchRecord, Outcome, SourceHealth, Store, StoredEvent, SyncStats
+from aggregator.store import FetchRecord, Outcome, SourceHealth, Store, SyncStats
 from aggregator.window import issue_window
 from output.files import remove_stale, write_if_changed
 from output.html import EVENTS_DIR, render_site
-from output.ics import Revision, render_feed, render_region_feeds
+from output.ics import FeedText, Revision, render_feeds
 from output.jsonfile import render_json
 from output.markdown import render_block
 from sources.http import Http
@@ -206,7 +207,6 @@ class _Merged:
     """The store's events for an issue's span, merged; `dead` are the keys of removed events."""
 
     result: MergeResult
-    tombstones: list[StoredEvent]
     dead: set[str]
 
     def alive(self) -> list[Event]:
@@ -243,30 +243,21 @@ def _merged(config: Config, store: Store, issue_date: date) -> _Merged:
     rank = ranker(config.sources)
     # A removed event still takes part in matching, so another source's stale copy cannot resurrect it.
     result = merge([*current, *(s.event for s in tombstones)], lambda e: 2 * rank(e) + (e.key in dead))
-    return _Merged(result, tombstones, dead)
+    return _Merged(result, dead)
 
 
 def render(config: Config, store: Store, issue_date: date, now: datetime, curation: Curation) -> Rendered:
     """Merge, curate, window and write-out what the store holds for the configured sources."""
     span = fetch_span(config, issue_date)
     merged = _merged(config, store, issue_date)
-    tombstones = merged.tombstones
     alive = merged.alive()
     curated = curation.apply(alive)
     events = curated.events
     issue = build_issue(events, issue_date, config.weeks, config.states)
     feed_events = in_feed(events, span)
-    # Removed in the source's latest fetch: published once as CANCELLED so calendar apps drop it too.
-    last_success = {name: store.last_success(name) for name in {s.source for s in tombstones}}
-    just_removed = {
-        s.event.key: (s.event, s.removed_at)
-        for s in tombstones
-        if s.removed_at is not None and s.removed_at == last_success[s.source]
-    }
-    cancelled = [event for event, _ in just_removed.values()]
-    revisions = {key: Revision(*stamp) for key, stamp in store.publish([*feed_events, *cancelled], now).items()}
-    for key, (_, removed_at) in just_removed.items():
-        revisions[key] = Revision(revisions[key].sequence + 1, removed_at, cancelled=True)
+    # UIDs, SEQUENCE and CANCELLED (for what vanished or left a region) come from what the feeds published.
+    plan = publication.plan(store.feed_state(), feed_events, (span.start, span.end), now)
+    store.save_feed_state(plan.rows)
     since = issue_date - ISSUE_INTERVAL
     possible = merged.possible(curation)
     diff = diff_json_for_run(
@@ -282,7 +273,7 @@ def render(config: Config, store: Store, issue_date: date, now: datetime, curati
     health = store.source_health(now)
     block = render_block(issue.window, issue.sections, config.states)
     review = Review(possible, merged.merges())
-    files = _files(config, block, issue, [*feed_events, *cancelled], revisions, review, curated, health, diff, now)
+    files = _files(config, block, issue, feed_events, plan, review, curated, health, diff)
     return Rendered(block, issue, files, possible, curated, health)
 
 
@@ -307,21 +298,24 @@ def _files(
     block: str,
     issue: Issue,
     feed_events: list[Event],
-    revisions: dict[str, Revision],
+    plan: publication.FeedPlan,
     review: Review,
     curated: CurationResult,
     health: list[SourceHealth],
     diff: dict[str, object] | None,
-    now: datetime,
 ) -> dict[str, bytes]:
     feed = config.feed
     common = {"name": feed.name, "description": feed.description, "refresh": feed.refresh, "states": config.states}
     stale = set(stale_sources(health, config.health))
+    revisions = {
+        entry.event.key: Revision(entry.sequence, entry.modified, uid=entry.uid)
+        for entry in plan.feeds[publication.MAIN]
+        if not entry.cancelled
+    }
     files = {
         "events.md": block.encode(),
-        "events.ics": render_feed(feed_events, revisions=revisions, **common),  # type: ignore[arg-type]
         "events.json": render_json(
-            [e for e in feed_events if not revisions.get(e.key, Revision(0, now)).cancelled],
+            feed_events,
             window=issue.window,
             states=config.states,
             extra={
@@ -346,7 +340,7 @@ def _files(
             },
         ).encode(),
     }
-    regions = render_region_feeds(feed_events, revisions=revisions, **common)  # type: ignore[arg-type]
-    files.update({f"regions/{slug}.ics": body for slug, body in regions.items()})
+    text = FeedText(feed.name, feed.description, feed.refresh)
+    files.update(render_feeds(plan.feeds, text=text, states=config.states))
     files.update(render_site(issue.window, issue.sections, base_url=config.base_url, revisions=revisions, **common))  # type: ignore[arg-type]
     return files

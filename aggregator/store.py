@@ -7,6 +7,7 @@ the clock); times are stored as ISO-8601 UTC text, which sorts chronologically.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 from collections.abc import Callable, Collection, Iterator, Sequence
@@ -17,7 +18,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import Literal, get_args
 
+from aggregator import publication
 from aggregator.model import Event
+from aggregator.publication import Published
 from aggregator.records import content_hash, event_from_dict, event_to_dict
 
 # Another run holding the write lock (an overlapping cron job) is waited for this long.
@@ -92,8 +95,26 @@ def _schema_3(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX fetches_by_outcome ON fetches (source, outcome, started)")
 
 
+def _schema_4(db: sqlite3.Connection) -> None:
+    # The feeds' state per UID (aggregator.publication). The per-key table it replaces seeds it, so events
+    # published before identities existed keep their UIDs (the old UID was the hash of the key).
+    db.execute("CREATE TABLE feed (uid TEXT PRIMARY KEY, data TEXT NOT NULL)")
+    rows = db.execute(
+        "SELECT p.key, p.hash, p.sequence, p.last_changed, e.data FROM published AS p JOIN events AS e ON e.key = p.key"
+    ).fetchall()
+    for key, digest, sequence, changed, data in rows:
+        try:
+            event = event_from_dict(json.loads(data))
+        except ValueError:
+            continue  # an unreadable old row only loses its UID's continuity
+        legacy = f"{hashlib.sha1(key.encode('utf-8')).hexdigest()[:16]}@twir-events"
+        row = Published(legacy, (f"key:{key}",), event, digest, sequence, datetime.fromisoformat(changed), ("",))
+        db.execute("INSERT OR IGNORE INTO feed VALUES (?, ?)", (row.uid, publication.to_json(row)))
+    db.execute("DROP TABLE published")
+
+
 # Step n brings a file from schema version n-1 to n; a new schema is one more function appended here.
-MIGRATIONS: tuple[Migration, ...] = (_schema_1, _schema_2, _schema_3)
+MIGRATIONS: tuple[Migration, ...] = (_schema_1, _schema_2, _schema_3, _schema_4)
 
 _EVENT_COLUMNS = "key, source, data, first_seen, last_seen, last_changed, sequence, removed_at"
 
@@ -281,26 +302,22 @@ class Store:
         ).fetchone()
         return int(row[0])
 
-    def publish(self, events: Sequence[Event], now: datetime) -> dict[str, tuple[int, datetime]]:
-        """SEQUENCE and LAST-MODIFIED per event key for the feed; both move only when the content does."""
-        stamp = _stamp(now)
-        stamps: dict[str, tuple[int, datetime]] = {}
+    def feed_state(self) -> list[Published]:
+        """What the feeds published, one row per UID (aggregator.publication)."""
+        rows = self._db.execute("SELECT uid, data FROM feed ORDER BY uid").fetchall()
+        state = []
+        for uid, data in rows:
+            try:
+                state.append(publication.from_json(data))
+            except ValueError as exc:
+                raise StoreError(f"store {self.path}: feed row {uid!r}: {exc}") from None
+        return state
+
+    def save_feed_state(self, rows: Sequence[Published]) -> None:
+        """Replace the feeds' state with `rows`, in one transaction."""
         with self._transaction() as db:
-            for event in events:
-                digest = content_hash(event)
-                row = db.execute(
-                    "SELECT hash, sequence, last_changed FROM published WHERE key = ?", (event.key,)
-                ).fetchone()
-                if row is None:
-                    db.execute("INSERT INTO published VALUES (?, ?, 0, ?)", (event.key, digest, stamp))
-                    row = (digest, 0, stamp)
-                elif row[0] != digest:
-                    row = (digest, row[1] + 1, stamp)
-                    db.execute(
-                        "UPDATE published SET hash = ?, sequence = ?, last_changed = ? WHERE key = ?", (*row, event.key)
-                    )
-                stamps[event.key] = (int(row[1]), datetime.fromisoformat(row[2]))
-        return stamps
+            db.execute("DELETE FROM feed")
+            db.executemany("INSERT INTO feed VALUES (?, ?)", [(row.uid, publication.to_json(row)) for row in rows])
 
     def save_issue(self, issue_date: date, events: Sequence[Event], now: datetime) -> None:
         """Remember the events an issue listed, so a later `diff` can compare issues."""

@@ -108,11 +108,12 @@ def render_site(
             description=description,
             states=states,
             updated=last_change(revisions),
+            uids=uids_of(revisions),
         )
     }
     listed = {event.key: event for _, events in sections for event in events}
     for event in listed.values():
-        files[event_path(event)] = render_feed(
+        files[event_path(event, uids_of(revisions).get(event.key, ""))] = render_feed(
             [event],
             name=f"{name}: {title_text(event.title)}",
             description=description,
@@ -132,6 +133,7 @@ def render_page(
     description: str,
     states: Collection[str],
     updated: datetime | None,
+    uids: Mapping[str, str] | None = None,
 ) -> bytes:
     """The page: every region in TWiR's order (empty ones too, so a shared filter link never breaks)."""
     from jinja2 import Environment, PackageLoader, StrictUndefined
@@ -141,7 +143,7 @@ def render_page(
         Region(
             region,
             slug(region),
-            tuple(listing(event, states) for event in by_name.get(region, ())),
+            tuple(listing(event, states, (uids or {}).get(event.key, "")) for event in by_name.get(region, ())),
             subscription(base_url, f"regions/{slug(region)}.ics", region, f"{name}: {region}"),
         )
         for region in REGIONS
@@ -172,12 +174,12 @@ def render_page(
     return page.encode("utf-8")
 
 
-def listing(event: Event, states: Collection[str]) -> Listing:
+def listing(event: Event, states: Collection[str], feed_uid: str = "") -> Listing:
     """What the page prints of one event: the block's place and organizer, dates, start time, its .ics."""
     organizer, organizer_url = organizer_text(event)
     days = (event.first_day, event.last_day) if event.last_day > event.first_day else (event.first_day,)
     return Listing(
-        uid=uid(event.key),
+        uid=feed_uid or uid(event.key),
         title=title_text(event.title),
         url=web_url(event.url),
         where=clean_text(where_label(event, states)),
@@ -185,7 +187,7 @@ def listing(event: Event, states: Collection[str]) -> Listing:
         organizer_url=organizer_url,
         days=tuple(_day(day) for day in days),
         start=_start(event),
-        ics=event_path(event),
+        ics=event_path(event, feed_uid),
     )
 
 
@@ -206,9 +208,14 @@ def subscription(base_url: str, path: str, label: str, name: str) -> Subscriptio
     )
 
 
-def event_path(event: Event) -> str:
-    """`events/<uid>.ics`, with the feed's UID made safe as a file name."""
-    return f"{EVENTS_DIR}/{_UNSAFE_NAME.sub('_', uid(event.key))}.ics"
+def event_path(event: Event, feed_uid: str = "") -> str:
+    """`events/<uid>.ics`, with the feed's UID (`feed_uid`, else the key's hash) made safe as a file name."""
+    return f"{EVENTS_DIR}/{_UNSAFE_NAME.sub('_', feed_uid or uid(event.key))}.ics"
+
+
+def uids_of(revisions: Mapping[str, Revision]) -> dict[str, str]:
+    """The feed's UID per event key, where the feed's state gave one."""
+    return {key: revision.uid for key, revision in revisions.items() if revision.uid}
 
 
 def last_change(revisions: Mapping[str, Revision]) -> datetime | None:

@@ -1,45 +1,64 @@
 """The RFC 5545 feed of all events, and one feed per TWiR section.
 
-Output is a pure function of the events: running twice gives the same bytes. DTSTAMP and
-LAST-MODIFIED come from a `Revision` (the store knows when an event last changed); without
-one they are the event's start instant in UTC, which moves when the event is rescheduled
-and never depends on the time of the run.
+Output is a pure function of its entries: running twice gives the same bytes. Each event is built and
+serialised once per run and each VTIMEZONE once, whichever feeds carry them. DTSTAMP and LAST-MODIFIED
+come from the feed's state (when the event last changed); without one they are the event's start instant
+in UTC, which never depends on the time of the run.
 """
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from icalendar import Calendar, Component, Timezone, vDuration
+from icalendar import Calendar, vCalAddress, vDuration
 from icalendar import Event as VEvent
 
 from aggregator.grouping import sections_of
 from aggregator.instants import unambiguous
 from aggregator.labels import place_label
 from aggregator.model import Event, Mode
+from aggregator.publication import MAIN, Entry, uid_for
 from aggregator.regions import REGIONS
 from output.markdown import clean_text, title_text, web_url
+from output.vtimezone import vtimezone
 
 PRODID = "-//twir-events//twir-events//EN"
-UID_DOMAIN = "twir-events"
-# One fixed span, so that every feed defines a zone identically (some readers cache VTIMEZONEs by TZID);
-# it starts well before anything a feed of recent and coming events carries.
-ZONE_FIRST_DATE = date(2015, 1, 1)
-ZONE_LAST_DATE = date(2040, 1, 1)
-MODE_TEXT = {Mode.IN_PERSON: "in person", Mode.VIRTUAL: "online", Mode.HYBRID: "hybrid (in person and online)"}
+# Subscribers get the event's own text, shortened: calendar apps show it whole and sync it on every refresh.
+DESCRIPTION_LIMIT = 3000
+FEED_PATH = "events.ics"
+# A calendar needs one component (RFC 5545): an empty feed carries this zone, which any reader accepts.
+EMPTY_FEED_ZONE = "Etc/UTC"
 
 
 @dataclass(frozen=True)
 class Revision:
-    """What the store knows of an event's published history: calendar apps update on a higher SEQUENCE."""
+    """An event's published state: calendar apps update on a higher SEQUENCE; `uid` "" is the key's hash."""
 
     sequence: int
     modified: datetime
     cancelled: bool = False
+    uid: str = ""
+
+
+@dataclass(frozen=True)
+class FeedText:
+    """What every feed shares: its name, description and refresh interval."""
+
+    name: str
+    description: str
+    refresh: str = "PT6H"
+
+
+def render_feeds(feeds: Mapping[str, Sequence[Entry]], *, text: FeedText, states: Collection[str]) -> dict[str, bytes]:
+    """`events.ics` and `regions/<slug>.ics` for every section (empty ones too, so URLs stay valid)."""
+    writer = _Writer(text, states, [entry for entries in feeds.values() for entry in entries])
+    files = {FEED_PATH: writer.feed(feeds.get(MAIN, ()), text.name)}
+    for section in REGIONS:
+        files[f"regions/{slug(section)}.ics"] = writer.feed(feeds.get(section, ()), f"{text.name}: {section}")
+    return files
 
 
 def render_feed(
@@ -51,52 +70,9 @@ def render_feed(
     states: Collection[str],
     revisions: Mapping[str, Revision] | None = None,
 ) -> bytes:
-    """One VCALENDAR with a VEVENT per event (one per key), sorted by first day and key."""
-    interval = _duration(refresh)
-    calendar = Calendar()
-    calendar.add("prodid", PRODID)
-    calendar.add("version", "2.0")
-    calendar.add("calscale", "GREGORIAN")
-    calendar.add("method", "PUBLISH")
-    calendar.calendar_name = name
-    calendar.description = description
-    calendar.add("refresh-interval", interval, parameters={"VALUE": "DURATION"})
-    calendar.add("x-published-ttl", vDuration(interval))
-    unique: dict[str, Event] = {}
-    for event in sorted(events, key=_order):
-        unique.setdefault(event.key, event)
-    for event in unique.values():
-        calendar.add_component(_vevent(event, states, (revisions or {}).get(event.key)))
-    _add_timezones(calendar)
-    return bytes(calendar.to_ical())
-
-
-def render_region_feeds(
-    events: Iterable[Event],
-    *,
-    name: str,
-    description: str,
-    refresh: str = "PT6H",
-    states: Collection[str],
-    revisions: Mapping[str, Revision] | None = None,
-) -> dict[str, bytes]:
-    """A feed per TWiR section keyed by slug (`virtual`, `north-america`, ...); empty ones too, so URLs stay valid."""
-    buckets: dict[str, list[Event]] = {section: [] for section in REGIONS}
-    for event in events:
-        for section in sections_of(event):
-            if section in buckets:
-                buckets[section].append(event)
-    return {
-        slug(section): render_feed(
-            members,
-            name=f"{name}: {section}",
-            description=description,
-            refresh=refresh,
-            states=states,
-            revisions=revisions,
-        )
-        for section, members in buckets.items()
-    }
+    """One feed of `events` (one per key); `revisions` by key give UID, SEQUENCE and stamps where known."""
+    entries = [_entry(event, (revisions or {}).get(event.key)) for event in _unique(events)]
+    return _Writer(FeedText(name, description, refresh), states, entries).feed(entries, name)
 
 
 def slug(section: str) -> str:
@@ -105,32 +81,93 @@ def slug(section: str) -> str:
 
 
 def uid(key: str) -> str:
-    """A UID that stays the same across runs and sources for one event key."""
-    return f"{hashlib.sha1(key.encode('utf-8')).hexdigest()[:16]}@{UID_DOMAIN}"
+    """The UID of an event the feed's state does not know: a hash of its key."""
+    return uid_for(key)
 
 
-def _vevent(event: Event, states: Collection[str], revision: Revision | None) -> VEvent:
+class _Writer:
+    """Serialises each VEVENT and each VTIMEZONE once, for every feed that carries it."""
+
+    def __init__(self, text: FeedText, states: Collection[str], entries: Sequence[Entry]) -> None:
+        self._text = text
+        self._interval = _duration(text.refresh)
+        self._states = states
+        self._events: dict[tuple[str, bool], tuple[bytes, tuple[str, ...]]] = {}
+        self._zones = _zone_blocks(entries)
+
+    def feed(self, entries: Sequence[Entry], name: str) -> bytes:
+        calendar = Calendar()
+        calendar.add("prodid", PRODID)
+        calendar.add("version", "2.0")
+        calendar.add("calscale", "GREGORIAN")
+        calendar.calendar_name = name
+        calendar.description = self._text.description
+        calendar.add("refresh-interval", self._interval, parameters={"VALUE": "DURATION"})
+        calendar.add("x-published-ttl", vDuration(self._interval))
+        head = calendar.to_ical().removesuffix(b"END:VCALENDAR\r\n")
+        ordered = sorted(entries, key=lambda entry: (entry.event.first_day.isoformat(), entry.uid))
+        events = [self._vevent(entry) for entry in ordered]
+        tzids = sorted({tzid for _, used in events for tzid in used})
+        zones = [self._zones[tzid] for tzid in tzids] or [_empty_zone()]
+        return b"".join([head, *zones, *(body for body, _ in events), b"END:VCALENDAR\r\n"])
+
+    def _vevent(self, entry: Entry) -> tuple[bytes, tuple[str, ...]]:
+        cached = self._events.get((entry.uid, entry.cancelled))
+        if cached is None:
+            vevent = _vevent(entry, self._states)
+            cached = bytes(vevent.to_ical()), _tzids(vevent)
+            self._events[(entry.uid, entry.cancelled)] = cached
+        return cached
+
+
+def _vevent(entry: Entry, states: Collection[str]) -> VEvent:
+    event = entry.event
     start, end = _times(event)
-    stamp = _utc(revision.modified if revision else _instant(event.start))
+    stamp = _utc(entry.modified)
     vevent = VEvent()
-    vevent.add("uid", uid(event.key))
+    vevent.add("uid", entry.uid)
     vevent.add("dtstamp", stamp)
-    vevent.add("last-modified", stamp)
-    vevent.add("sequence", revision.sequence if revision else 0)
-    vevent.add("status", "CANCELLED" if revision and revision.cancelled else "CONFIRMED")
+    # Defaults are left out (SEQUENCE 0, no STATUS): every byte is fetched by every subscriber on every refresh.
+    if entry.sequence:
+        vevent.add("sequence", entry.sequence)
+    if entry.cancelled:
+        vevent.add("status", "CANCELLED")
     vevent.add("summary", title_text(event.title))
     vevent.add("dtstart", start)
     if end is not None:
-        vevent.add("dtend", end)
+        length = _length(start, end)
+        if length is not None:
+            vevent.add("duration", length)
+        else:
+            vevent.add("dtend", end)
     if location := _location(event, states):
         vevent.add("location", location)
+    place = event.place
+    if event.mode is not Mode.VIRTUAL and place.latitude is not None and place.longitude is not None:
+        # Places are cities: three decimals (about 100 m) are all the precision they have.
+        vevent.add("geo", (round(place.latitude, 3), round(place.longitude, 3)))
     if url := web_url(event.url):
         vevent.add("url", url)
-    vevent.add("description", _description(event))
+    if description := _description(event):
+        vevent.add("description", description)
     if sections := sections_of(event):
         vevent.add("categories", sections)
-    vevent.add("x-twir-mode", event.mode.value)
+    if organizer := _organizer(event):
+        vevent.add("organizer", organizer)
     return vevent
+
+
+def _entry(event: Event, revision: Revision | None) -> Entry:
+    if revision is None:
+        return Entry(uid(event.key), event, 0, _instant(event.start))
+    return Entry(revision.uid or uid(event.key), event, revision.sequence, revision.modified, revision.cancelled)
+
+
+def _unique(events: Iterable[Event]) -> list[Event]:
+    unique: dict[str, Event] = {}
+    for event in sorted(events, key=lambda e: (e.first_day.isoformat(), e.key)):
+        unique.setdefault(event.key, event)
+    return list(unique.values())
 
 
 def _times(event: Event) -> tuple[date | datetime, date | datetime | None]:
@@ -144,6 +181,20 @@ def _times(event: Event) -> tuple[date | datetime, date | datetime | None]:
     if isinstance(end, datetime) and end > start:
         return local_start, _in_zone(end, zone)
     return local_start, None
+
+
+def _length(start: date | datetime, end: date | datetime) -> timedelta | None:
+    """The event's length as a DURATION where no reader can get it wrong, else None (and DTEND is written).
+
+    Whole days for all-day events; for timed ones, under a day with no offset change in between, so that
+    adding it to the wall time (as many readers do) and to the instant give the same end.
+    """
+    if not isinstance(start, datetime) and not isinstance(end, datetime):
+        return end - start
+    if isinstance(start, datetime) and isinstance(end, datetime) and start.utcoffset() == end.utcoffset():
+        length = end - start
+        return length if timedelta(0) < length < timedelta(days=1) else None
+    return None
 
 
 def _in_zone(value: datetime, zone: ZoneInfo | None) -> datetime:
@@ -161,10 +212,46 @@ def _in_zone(value: datetime, zone: ZoneInfo | None) -> datetime:
 
 
 def _zone(name: str) -> ZoneInfo | None:
+    if not name or name in ("UTC", "Etc/UTC"):
+        return ZoneInfo("UTC") if name else None
     try:
-        return ZoneInfo(name) if name else None
+        return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         return None
+
+
+def _zone_blocks(entries: Iterable[Entry]) -> dict[str, bytes]:
+    """One VTIMEZONE per zone in use, covering the first to the last instant any feed needs in it."""
+    spans: dict[str, tuple[datetime, datetime]] = {}
+    for entry in entries:
+        start, end = _times(entry.event)
+        for value in (start, end):
+            tzid = _tzid(value)
+            if tzid and isinstance(value, datetime):
+                first, last = spans.get(tzid, (value, value))
+                spans[tzid] = (min(first, value), max(last, value))
+    return {tzid: bytes(vtimezone(tzid, first, last).to_ical()) for tzid, (first, last) in sorted(spans.items())}
+
+
+def _tzid(value: date | datetime | None) -> str:
+    if (
+        not isinstance(value, datetime)
+        or value.tzinfo is None
+        or (value.utcoffset() == timedelta(0) and (getattr(value.tzinfo, "key", "UTC") in ("UTC", "Etc/UTC")))
+    ):
+        return ""
+    return str(getattr(value.tzinfo, "key", ""))
+
+
+def _tzids(vevent: VEvent) -> tuple[str, ...]:
+    return tuple(
+        sorted({tzid for name in ("DTSTART", "DTEND") if (tzid := _tzid(getattr(vevent.get(name), "dt", None)))})
+    )
+
+
+def _empty_zone() -> bytes:
+    moment = datetime(1970, 1, 1, tzinfo=UTC)
+    return bytes(vtimezone(EMPTY_FEED_ZONE, moment, moment).to_ical())
 
 
 def _instant(value: date | datetime) -> datetime:
@@ -186,43 +273,30 @@ def _location(event: Event, states: Collection[str]) -> str:
     return place_label(event.place, states)
 
 
+def _organizer(event: Event) -> vCalAddress | None:
+    """ORGANIZER needs an address: the organizer's page, named by CN."""
+    address = web_url(event.organizer_url)
+    if not address:
+        return None
+    organizer = vCalAddress(address)
+    if name := clean_text(event.organizer):
+        organizer.params["CN"] = name
+    return organizer
+
+
 def _description(event: Event) -> str:
+    """The event's own text, then what apps that ignore URL and ORGANIZER (Google Calendar) would not show."""
+    own = event.description.strip()
     lines = []
-    organizer_url = web_url(event.organizer_url)
-    organizer = clean_text(event.organizer)
-    if organizer or organizer_url:
-        lines.append(f"Organizer: {' '.join(part for part in (organizer, organizer_url) if part)}")
-    if url := web_url(event.url):
-        lines.append(f"Event: {url}")
-    lines.append(f"Attendance: {MODE_TEXT[event.mode]}")
-    return "\n".join(lines)
-
-
-def _add_timezones(calendar: Calendar) -> None:
-    """A VTIMEZONE for every TZID in use, in name order (icalendar's own order follows set iteration)."""
-    zones = [
-        Timezone.from_tzid(tzid, first_date=ZONE_FIRST_DATE, last_date=ZONE_LAST_DATE)
-        for tzid in sorted(calendar.get_missing_tzids())
-    ]
-    for zone in zones:
-        for observance in zone.subcomponents:
-            _one_rdate_per_line(observance)
-    calendar.subcomponents[0:0] = zones
-
-
-def _one_rdate_per_line(observance: Component) -> None:
-    """Split multi-valued RDATEs: some readers (vobject) keep only the first value of a list."""
-    rdates = observance.pop("RDATE", None)
-    if rdates is None:
-        return
-    for moment in sorted(
-        value.dt for rdate in (rdates if isinstance(rdates, list) else [rdates]) for value in rdate.dts
-    ):
-        observance.add("RDATE", moment)
-
-
-def _order(event: Event) -> tuple[str, str]:
-    return event.first_day.isoformat(), event.key
+    if (organizer := clean_text(event.organizer)) and not web_url(event.organizer_url):
+        lines.append(f"Organizer: {organizer}")
+    if (url := web_url(event.url)) and url not in own:
+        lines.append(url)
+    details = "\n".join(lines)
+    room = DESCRIPTION_LIMIT - len(details) - 2
+    if len(own) > room:
+        own = own[: max(room - 1, 0)].rstrip() + "…"
+    return "\n\n".join(part for part in (own, details) if part)
 
 
 def _duration(text: str) -> timedelta:

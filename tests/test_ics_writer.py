@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -12,9 +13,11 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from aggregator.model import Event, Mode, Place
+from aggregator.publication import plan
 from aggregator.regions import REGIONS
-from output.ics import PRODID, Revision, render_feed, render_region_feeds, slug, uid
+from output.ics import DESCRIPTION_LIMIT, PRODID, FeedText, Revision, render_feed, render_feeds, slug, uid
 from output.markdown import title_text
+from tests.readers import vobject_read
 
 STATES = ("US", "CA", "AU")
 BERLIN_PLACE = Place("Berlin", "BE", "DE")
@@ -86,7 +89,7 @@ def render(events: list[Event], **options: object) -> bytes:
 
 
 def parse(data: bytes) -> vobject.base.Component:
-    return vobject.readOne(data.decode("utf-8"))
+    return vobject_read(data)
 
 
 def by_uid(data: bytes) -> dict[str, vobject.base.Component]:
@@ -102,7 +105,8 @@ def test_independent_parser_reads_every_event_back() -> None:
         assert vevent.dtstart.value == event.start
         if isinstance(event.start, datetime):
             assert vevent.dtstart.value.utcoffset() == event.start.utcoffset()
-            assert vevent.dtend.value == event.end
+            # Under a day with no offset change, the length is a DURATION: wall and real time agree.
+            assert vevent.dtstart.value + vevent.duration.value == event.end
         if event.url.startswith("https://"):
             assert vevent.url.value == event.url
         else:
@@ -137,9 +141,17 @@ def test_second_render_and_other_input_order_give_identical_bytes() -> None:
 def test_all_day_event_has_date_values_and_exclusive_end() -> None:
     text = render(EVENTS).decode()
     assert "DTSTART;VALUE=DATE:20260908\r\n" in text
-    assert "DTEND;VALUE=DATE:20260912\r\n" in text
+    assert "DURATION:P4D\r\n" in text
     vevent = by_uid(render(EVENTS))[uid("ics:conf")]
-    assert vevent.dtend.value - vevent.dtstart.value == timedelta(days=4)
+    assert vevent.duration.value == timedelta(days=4)
+    assert vevent.dtstart.value == date(2026, 9, 8)
+
+
+def test_a_length_across_an_offset_change_is_an_exact_dtend() -> None:
+    night = timed("night", datetime(2026, 10, 24, 22, tzinfo=BERLIN), hours=6)
+    vevent = parse(render([night])).vevent
+    assert "duration" not in vevent.contents
+    assert vevent.dtend.value - vevent.dtstart.value == timedelta(hours=6)
 
 
 def test_calendar_properties() -> None:
@@ -148,7 +160,6 @@ def test_calendar_properties() -> None:
         "VERSION:2.0",
         f"PRODID:{PRODID}",
         "CALSCALE:GREGORIAN",
-        "METHOD:PUBLISH",
         "NAME:Rust Events",
         "X-WR-CALNAME:Rust Events",
         "DESCRIPTION:Rust meetups",
@@ -171,11 +182,13 @@ def test_stamps_and_sequences_are_used_and_default_stamp_is_the_start() -> None:
     changed = vevents[uid(key)]
     assert changed.dtstamp.value == stamp
     assert changed.dtstamp.value.utcoffset() == timedelta(0)
-    assert changed.last_modified.value == stamp
     assert changed.sequence.value == "3"
     other = vevents[uid("luma:nyc")]
     assert other.dtstamp.value == datetime(2026, 11, 2, 23, 30, tzinfo=UTC)
-    assert other.sequence.value == "0"
+    assert "sequence" not in other.contents, "SEQUENCE 0 is the default and left out"
+    assert "status" not in other.contents
+    cancelled = by_uid(render(EVENTS, revisions={key: Revision(4, stamp, cancelled=True, uid="abc")}))["abc"]
+    assert (cancelled.status.value, cancelled.sequence.value) == ("CANCELLED", "4")
     assert vevents[uid("ics:conf")].dtstamp.value == datetime(2026, 9, 8, tzinfo=UTC)
 
 
@@ -183,7 +196,7 @@ def test_uid_depends_only_on_the_key_and_duplicates_collapse() -> None:
     event = EVENTS[0]
     again = timed(event.key, datetime(2026, 10, 25, 19, tzinfo=BERLIN), source="other", title="Renamed")
     assert uid(event.key) == uid(again.key) != uid("meetup:berlin-2")
-    assert re.fullmatch(r"[0-9a-f]{16}@twir-events", uid(event.key))
+    assert re.fullmatch(r"[0-9a-f]{16}", uid(event.key))
     vevents = parse(render([again, event])).vevent_list
     assert len(vevents) == 1
     assert vevents[0].summary.value == event.title
@@ -194,12 +207,12 @@ def test_location_description_and_categories() -> None:
     berlin = vevents[uid("meetup:berlin-1")]
     assert berlin.location.value == "Berlin, DE"
     assert berlin.categories.value == ["Europe"]
-    assert "Rust Org https://example.org/org" in berlin.description.value
-    assert "https://example.org/e" in berlin.description.value
+    assert berlin.organizer.value == "https://example.org/org"
+    assert berlin.organizer.params["CN"] == ["Rust Org"]
+    assert berlin.description.value == "https://example.org/e", "the link, for apps that ignore URL"
     hybrid = vevents[uid("luma:nyc")]
     assert hybrid.location.value == "New York, NY, US"
     assert hybrid.categories.value == ["Virtual", "North America"]
-    assert "hybrid" in hybrid.description.value
     online = vevents[uid("ics:online")]
     assert online.location.value == "Online"
     assert online.categories.value == ["Virtual"]
@@ -207,19 +220,41 @@ def test_location_description_and_categories() -> None:
     assert parse(render([linked])).vevent.location.value == "https://meet.example/x"
 
 
+def test_own_description_shortened_and_geo_where_known() -> None:
+    placed = Place("Berlin", "BE", "DE", "Europe/Berlin", 52.52437, 13.41053)
+    long = replace(timed("d", datetime(2026, 9, 3, 19, tzinfo=BERLIN), place=placed), description="Talks. " * 2000)
+    vevent = parse(render([long])).vevent
+    text = vevent.description.value
+    assert text.startswith("Talks. Talks.") and "…" in text and len(text) <= DESCRIPTION_LIMIT
+    assert text.endswith("https://example.org/e")
+    assert vevent.geo.value == "52.524;13.411"
+    assert "geo" not in parse(render(EVENTS[3:4])).vevent.contents, "an online event has no place"
+
+
 def test_region_feeds_cover_every_section_and_put_hybrid_in_two() -> None:
-    feeds = render_region_feeds(EVENTS, name="Rust Events", description="d", states=STATES)
-    assert set(feeds) == {slug(name) for name in REGIONS}
+    now = datetime(2026, 9, 1, tzinfo=UTC)
+    feeds = plan([], EVENTS, (date(2026, 1, 1), date(2026, 12, 31)), now).feeds
+    files = render_feeds(feeds, text=FeedText("Rust Events", "d"), states=STATES)
+    assert set(files) == {"events.ics"} | {f"regions/{slug(name)}.ics" for name in REGIONS}
     assert slug("North America") == "north-america"
 
-    def uids(section: str) -> set[str]:
-        return {vevent.uid.value for vevent in parse(feeds[slug(section)]).contents.get("vevent", [])}
+    def titles(section: str) -> set[str]:
+        return {
+            vevent.summary.value for vevent in parse(files[f"regions/{slug(section)}.ics"]).contents.get("vevent", [])
+        }
 
-    assert uids("Virtual") == {uid("luma:nyc"), uid("ics:online")}
-    assert uids("North America") == {uid("luma:nyc"), uid("ics:conf")}
-    assert uids("Europe") == {uid("meetup:berlin-1"), uid("meetup:berlin-2")}
-    assert uids("Africa") == set()
-    assert "X-WR-CALNAME:Rust Events: Europe" in feeds["europe"].decode()
+    assert titles("Virtual") == {"Meetup"}  # the hybrid one and the online one
+    assert len(parse(files["regions/virtual.ics"]).vevent_list) == 2
+    assert len(parse(files["regions/north-america.ics"]).vevent_list) == 2
+    assert len(parse(files["regions/europe.ics"]).vevent_list) == 2
+    africa = parse(files["regions/africa.ics"])
+    assert "vevent" not in africa.contents and len(africa.vtimezone_list) == 1, "empty, yet one component"
+    assert "X-WR-CALNAME:Rust Events: Europe" in files["regions/europe.ics"].decode()
+    # Each event is serialised once: its bytes are identical in the main feed and in its region feeds.
+    main = files["events.ics"].decode()
+    europe = files["regions/europe.ics"].decode()
+    for block in re.findall(r"BEGIN:VEVENT\r\n.*?END:VEVENT\r\n", europe, re.DOTALL):
+        assert block in main
 
 
 @settings(max_examples=60, deadline=None)
