@@ -310,10 +310,16 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Config], int]] = {
 }
 
 
+def _busy_error() -> type[Exception]:
+    """The run lock's error; an `except` clause evaluates this only when an error gets that far (the job is heavy)."""
+    from aggregator.job import BusyError
+
+    return BusyError
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from aggregator.config import load_config
-    from aggregator.job import BusyError
     from aggregator.store import StoreError
 
     try:
@@ -325,7 +331,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StoreError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except BusyError as exc:
+    except _busy_error() as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BUSY
 
