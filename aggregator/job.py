@@ -33,7 +33,7 @@ from output.files import remove_stale, write_if_changed
 from output.html import EVENTS_DIR, render_site
 from output.ics import FeedText, Revision, render_feeds
 from output.jsonfile import render_json
-from output.markdown import render_block
+from output.markdown import needs_place, render_block
 from sources.http import Http
 
 # Events this far outside the feed's span are read too, so that merging at the span's edges sees both sides.
@@ -64,14 +64,16 @@ class Rendered:
     possible_duplicates: list[PossibleDuplicate]
     curation: CurationResult
     health: list[SourceHealth]
+    needs_place: list[Event] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
 class Review:
-    """What the merge leaves to the editor: doubtful pairs, and the merges it made, to audit."""
+    """What the editor should look at: doubtful pairs, the merges made (to audit), events with no place to print."""
 
     possible: list[PossibleDuplicate]
     merges: list[dict[str, object]]
+    needs_place: list[Event]
 
 
 @dataclass
@@ -272,9 +274,9 @@ def render(config: Config, store: Store, issue_date: date, now: datetime, curati
     store.save_issue(issue_date, issue.events, now)
     health = store.source_health(now)
     block = render_block(issue.window, issue.sections, config.states)
-    review = Review(possible, merged.merges())
+    review = Review(possible, merged.merges(), [e for e in issue.events if needs_place(e, config.states)])
     files = _files(config, block, issue, feed_events, plan, review, curated, health, diff)
-    return Rendered(block, issue, files, possible, curated, health)
+    return Rendered(block, issue, files, possible, curated, health, review.needs_place)
 
 
 def write_outputs(config: Config, files: dict[str, bytes]) -> dict[Path, bool]:
@@ -321,6 +323,16 @@ def _files(
             extra={
                 "possible_duplicates": [asdict(pair) for pair in review.possible],
                 "merges": review.merges,
+                "needs_place": [
+                    {
+                        "key": e.key,
+                        "title": e.title,
+                        "date": e.first_day.isoformat(),
+                        "location": e.location,
+                        "url": e.url,
+                    }
+                    for e in review.needs_place
+                ],
                 "diff": diff,
                 "excluded": [
                     {"key": event.key, "title": event.title, "reason": why} for event, why in curated.excluded

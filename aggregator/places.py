@@ -476,8 +476,30 @@ def _city_of(reading: _Reading) -> _City | None:
     return _city_named(reading.region_part, reading.country)
 
 
-def _place_of(city: _City) -> Place:
-    return Place(city.name, city.state, city.country, city.timezone, city.latitude, city.longitude)
+def _place_of(city: _City, parts: Sequence[str] = ()) -> Place:
+    name = _spelling(parts, city)
+    return Place(name, city.state, city.country, city.timezone, city.latitude, city.longitude)
+
+
+def _spelling(parts: Sequence[str], city: _City) -> str:
+    """The source's own name for the city (`Bangalore`, `München`, `Milano`), else the gazetteer's.
+
+    Only a name in Latin letters and in ordinary case counts: `東京` and `BERLIN` print as `Tokyo` and `Berlin`.
+    """
+    for part in reversed(parts):
+        words = part.split()
+        for size in range(min(len(words), 4), 0, -1):
+            name = " ".join(words[-size:])
+            if _as_written(name, city) and city in _matches(name, city.country, city.state):
+                return name
+    return city.name
+
+
+def _as_written(name: str, city: _City) -> bool:
+    letters = [ch for ch in name if ch.isalpha()]
+    if not letters or name.isupper() or name.islower() or name.casefold() == city.name.casefold():
+        return False
+    return all(unicodedata.name(ch, "").startswith("LATIN") for ch in letters)
 
 
 @lru_cache(maxsize=65536)
@@ -487,12 +509,13 @@ def resolve(text: str) -> Place | None:
     at = next((i for i in range(len(parts) - 1, -1, -1) if _names_region(parts[i])), None)
     if at is None:
         city = _search(parts, "", "")
-        return _place_of(city) if city else None
+        return _place_of(city, parts) if city else None
     readings = _readings(parts, at)
     found = [(reading, city) for reading in readings if (city := _city_of(reading))]
     if found:
         _, city = max(found, key=lambda pair: (pair[0].two_parts, pair[1].population))
-        return _place_of(city)
+        # The country or state part names the city only in a city state (`Singapore`) or `New York, NY`.
+        return _place_of(city, parts[:at] or parts)
     best = readings[0]
     return Place(state=best.state, country=best.country, timezone=_country_timezone(best.country))
 

@@ -35,6 +35,10 @@ def run_summary(result: JobResult, health: HealthSettings, output_dir: Path) -> 
     if pairs:
         lines.append(f"possible duplicates ({len(pairs)}), decide in the curation file:")
         lines += [f"  {p.first} ~ {p.second}: {p.reason}" for p in pairs]
+    unplaced = result.rendered.needs_place
+    if unplaced:
+        lines.append(f"no place to print ({len(unplaced)}), left out of the block: set one in the curation file:")
+        lines += [f"  {e.key}: {e.first_day.isoformat()} {e.title!r}" for e in unplaced]
     lines += [f"curation: {rule}" for rule in result.rendered.curation.unused_rules]
     changed = [path.relative_to(output_dir).as_posix() for path, did in result.written.items() if did]
     singles = [name for name in changed if name.startswith(f"{EVENTS_DIR}/")]

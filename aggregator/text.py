@@ -212,7 +212,7 @@ def _organizer_of(doc: _Flattened) -> tuple[str, str]:
 
 def detect_mode(location: str, title: str, description: str, has_address: bool) -> Mode:
     """Address, location not Online/Virtual/a meeting link: hybrid if a stream link or hybrid word, else in person.
-    No address: virtual if the location is online, or is empty/a URL while the text says so; else in person."""
+    No address: virtual if the location is online or empty, or a URL while the text says so; else in person."""
     location = location.strip()
     read_once = read(description)
     text = read_once.text
@@ -222,7 +222,8 @@ def detect_mode(location: str, title: str, description: str, has_address: bool) 
     hybrid_said = any(HYBRID_WORDS.search(part) for part in (location, title, text))
     if has_address and not online_location:
         return Mode.HYBRID if hybrid_said or streams else Mode.IN_PERSON
-    if online_location:
+    if online_location or not location:
+        # No location at all is an online event with no home place (source-formats.md §1.9).
         return Mode.VIRTUAL
     online_said = streams or hybrid_said or any(ONLINE_WORDS.search(part) for part in (title, text))
     if (not location or location_is_url) and online_said:

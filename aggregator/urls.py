@@ -72,6 +72,7 @@ GOOGLE_HOST = re.compile(r"(?:www\.)?google\.(?:[a-z]{2,3}|co\.[a-z]{2}|com\.[a-
 LOCALE = r"[a-z]{2}-[A-Z]{2}"
 LOCALE_SEGMENT = re.compile(LOCALE)
 LOCALE_PREFIX = re.compile(rf"/{LOCALE}(?=/[^/])")
+ANY_CASE_LOCALE = re.compile(LOCALE, re.IGNORECASE)
 MEETUP_URLNAME = re.compile(r"[A-Za-z0-9_-]+")
 # meetup.com's own top-level pages, which no group urlname can take.
 MEETUP_PAGES = frozenset(
@@ -244,6 +245,10 @@ def _meetup_parts(host: str, path: str) -> tuple[str, str] | None:
     # A locale alone (/es-ES) is meetup's home page in Spanish, not a group.
     if not segments or not MEETUP_URLNAME.fullmatch(segments[0]) or LOCALE_SEGMENT.fullmatch(segments[0]):
         return None
+    # Links copied from a localized page may spell the locale in lower case (/de-de/<group>/events/<id>);
+    # a group slug of that shape (/ab-cd/events/1) is followed by `events`, not by another slug.
+    if len(segments) > 1 and ANY_CASE_LOCALE.fullmatch(segments[0]) and segments[1].lower() != "events":
+        segments = segments[1:]
     if segments[0].lower() in MEETUP_PAGES:
         return None
     group = segments[0].lower()

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from aggregator.labels import where_label
 from aggregator.model import Event
 from aggregator.normalize import UNTITLED
+from aggregator.urls import display_url
 from aggregator.window import Window
 
 FOOTER = (
@@ -39,6 +40,8 @@ _EVENT_LINE = re.compile(rf"^ ?[*+-][ \t]+({_DATE})(?:[ \t]*[-\u2013\u2014][ \t]
 _TITLE_LINE = re.compile(r"^(?: {2,}|\t)[ \t]*[*+-][ \t]+(.*?)\s*$")
 _SECTION = re.compile(r"^###[ \t]+(.*?)[ \t#]*$")
 _BLOCK_START = "Rusty Events between"
+# The footer's link reference labels, which `[calendar]` anywhere in the block would link to.
+_REFERENCES = frozenset(label.casefold() for label in re.findall(r"^\[([^\]]+)\]:", FOOTER, re.MULTILINE))
 _BLOCK_END = re.compile(r"^(?:#{1,2}[ \t]|If you are running a Rust event|\[calendar\]:)")
 
 
@@ -87,13 +90,19 @@ def web_url(url: str) -> str:
     url = url.strip()
     if not _WEB_URL.match(url):
         return ""
+    # House style whatever the source wrote: meetup links without locale and with the slash, luma.com.
+    url = display_url(url) or url
     return "".join(_percent(c) if c in _URL_UNSAFE or c.isspace() or not c.isprintable() else c for c in url)
 
 
 def render_block(window: Window, sections: Sequence[tuple[str, Sequence[Event]]], states: Collection[str]) -> str:
-    """The whole block, from the `Rusty Events between` line to the footer link definitions."""
+    """The whole block, from the `Rusty Events between` line to the footer link definitions.
+
+    An in-person event with no place to print is left to the editor's review list (`needs_place`).
+    """
     lines = [f"Rusty Events between {window.start.isoformat()} - {window.end.isoformat()} \N{CRAB}", ""]
-    for name, events in sections:
+    for name, listed in sections:
+        events = [event for event in listed if not needs_place(event, states)]
         if not events:
             continue
         lines.append(f"### {name}")
@@ -115,6 +124,11 @@ def event_lines(event: Event, states: Collection[str]) -> tuple[str, str]:
         f"* {days} | {where} | {_link(_escape(organizer), organizer_url)}",
         f"    * {_link(title, web_url(event.url))}",
     )
+
+
+def needs_place(event: Event, states: Collection[str]) -> bool:
+    """True when the block would print an empty place field: an in-person event whose place is unknown."""
+    return not clean_text(where_label(event, states))
 
 
 def organizer_text(event: Event) -> tuple[str, str]:
@@ -249,6 +263,7 @@ def _escape(text: str, extra: str = "") -> str:
     """Backslash-escape only what could break the line's link structure; everything else passes through."""
     stars = len(text) - len(text.lstrip("*"))
     trailing = len(text) - len(text.rstrip("*"))
+    brackets = _risky_brackets(text)
     out = []
     for index, char in enumerate(text):
         following = text[index + 1 : index + 2]
@@ -256,7 +271,7 @@ def _escape(text: str, extra: str = "") -> str:
             # A backslash escapes the next punctuation (or a closing `*` of the bold markers).
             out.append("\\\\" if not following or following in _PUNCTUATION else "\\")
         elif (
-            char in "[]"
+            index in brackets
             or char in extra
             or (char == "*" and (index < stars or index >= len(text) - trailing))
             or (char == "<" and _TAG_START.match(following))
@@ -265,6 +280,28 @@ def _escape(text: str, extra: str = "") -> str:
         else:
             out.append(char)
     return "".join(out)
+
+
+def _risky_brackets(text: str) -> set[int]:
+    """Positions of brackets that could end the link around the text or make a link of their own.
+
+    Balanced brackets are text in CommonMark (`[Hybrid] Boston Rust Meetup`), unless a `(` or `[` follows
+    them or they name one of the block's link references (`[calendar]`): those, and unbalanced ones, count.
+    """
+    opened: list[int] = []
+    risky: set[int] = set()
+    for index, char in enumerate(text):
+        if char == "[":
+            opened.append(index)
+        elif char == "]":
+            if not opened:
+                risky.add(index)
+                continue
+            start = opened.pop()
+            label = " ".join(text[start + 1 : index].casefold().split())
+            if text[index + 1 : index + 2] in ("(", "[") or label in _REFERENCES:
+                risky.update((start, index))
+    return risky | set(opened)
 
 
 def _unescape(text: str) -> str:

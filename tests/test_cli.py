@@ -319,3 +319,29 @@ def test_run_as_a_process(tmp_path: Path) -> None:
     assert (item.section, item.first_day, item.where) == ("Virtual", date(2026, 3, 10), "Virtual")
     assert item.url == "https://meet.jit.si/RustTalk"
     assert (tmp_path / "public" / "events.md").read_text(encoding="utf-8") == done.stdout
+
+
+def test_an_in_person_event_with_no_place_is_left_for_the_editor(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    (tmp_path / "manual.toml").write_text(
+        "[[event]]\n"
+        'title = "Rust Night somewhere"\nstart = 2026-03-12T19:00:00\ntimezone = "Europe/Berlin"\n'
+        'url = "https://example.org/somewhere"\n'
+        "[[event]]\n"
+        'title = "Rust Hack Night"\nstart = 2026-03-12T19:00:00\ntimezone = "Europe/Berlin"\n'
+        'place = "Köln, Germany"\nurl = "https://example.org/koeln"\n',
+        encoding="utf-8",
+    )
+    manual = '[[source]]\nname = "Hand-added"\ntype = "manual"\npath = "manual.toml"\n'
+    config = write_config(tmp_path, [], extra=manual)
+    result = cli(capsys, "run", "--config", str(config), "--date", ISSUE)
+    assert result.code == 0, result.err
+    assert titles(result) == [("Europe", "2026-03-12", "Rust Hack Night")]
+    assert "* 2026-03-12 | Köln, DE | " in result.out and "||" not in result.out.replace(" ", "")
+    assert "no place to print (1), left out of the block" in result.err
+    document = json.loads((tmp_path / "public" / "events.json").read_text(encoding="utf-8"))
+    [unplaced] = document["needs_place"]
+    assert (unplaced["title"], unplaced["date"]) == ("Rust Night somewhere", "2026-03-12")
+    # Still published: the feed and the records keep it.
+    assert "Rust Night somewhere" in {event["title"] for event in document["events"]}

@@ -90,7 +90,8 @@ def printed_dates(item: ParsedItem) -> str:
         ("Rust Berlin Online: `async` in embedded with Embassy", "2026-12-02", "Virtual (Berlin, DE)"),
         ("Vancouver Rust: Monthly Talks", "2026-12-16", "Hybrid (Vancouver, BC, CA)"),
         ("Rust Hack and Learn (Wednesday edition)", "2026-12-09", "Berlin, DE"),
-        ("Rust Munich 🦀 Christmas Meetup 🎄", "2026-12-18", "Munich, DE"),
+        ("Rust Munich 🦀 Christmas Meetup 🎄", "2026-12-18", "München, DE"),
+        ("Rust Bangalore: December Rustacean Meetup", "2026-12-12", "Bangalore, IN"),
         ("Rust Lagos Meetup: Intro to Ownership", "2026-12-05", "Lagos, NG"),
     ],
 )

@@ -192,8 +192,8 @@ def test_issue_62_moved_instances() -> None:
     moved = run.events("Datetime")[0]
     assert moved.start == datetime(2023, 8, 14, 14, tzinfo=ZoneInfo("Australia/Sydney"))
     assert moved.timezone == "Australia/Sydney"
-    # No LOCATION at all: the section comes from the events' zone.
-    assert {item.section for item in run.items} == {"Oceania"}
+    # No LOCATION at all: an online event with no home place (source-formats.md §1.9), never an empty place.
+    assert {(item.section, item.where) for item in run.items} == {("Virtual", "Virtual")}
 
 
 # --- issue_59: UTC times, X-WR-TIMEZONE only ----------------------------------------------------
@@ -207,7 +207,8 @@ def test_issue_59_nine_pm_event_is_on_its_local_date() -> None:
     assert event.timezone == "America/New_York"
     assert event.start == datetime(2021, 12, 22, 21, tzinfo=ZoneInfo("America/New_York"))
     assert run.days("Google Calendar says this is noon to 1PM on 12/22/2021") == ["2021-12-22"]
-    assert {item.section for item in run.items} == {"North America"}
+    # No LOCATION: online events with no home place.
+    assert {item.section for item in run.items} == {"Virtual"}
 
 
 def test_issue_59_event_on_the_day_before_the_issue_is_not_listed() -> None:
@@ -233,7 +234,7 @@ def test_issue_151_override_moves_the_first_instance_time() -> None:
     run = build("issue_151_macos_linux_difference.ics", date(2014, 7, 30))
     [event] = run.events("Vespers for the Feast of St. Joseph")
     assert event.start == datetime(2014, 8, 1, 18, 30, tzinfo=ZoneInfo("America/Los_Angeles"))
-    assert [item.section for item in run.items] == ["North America"]
+    assert [item.section for item in run.items] == ["Virtual"]  # no LOCATION: an online event
 
 
 def test_issue_48_online_weekly_series_across_dst() -> None:

@@ -20,7 +20,7 @@ from aggregator.merge import PossibleDuplicate
 from aggregator.model import Event, Mode, Place
 from aggregator.regions import REGIONS
 from aggregator.window import issue_window
-from output.markdown import FOOTER, read_block, render_block
+from output.markdown import FOOTER, event_lines, read_block, render_block
 
 DRAFTS = Path(__file__).parent / "fixtures" / "drafts"
 CLEAN = ("current-2026.md", "older-2023.md", "crlf-2025.md")
@@ -322,6 +322,9 @@ def test_the_generators_other_section_is_known_and_its_events_need_a_place() -> 
     nowhere = Event(**{**vars(unplaced), "key": "n", "location": "", "url": "https://example.org/n"})
     berlin = Event(**{**vars(unplaced), "key": "b", "place": Place("Berlin", "", "DE"), "url": "https://example.org/b"})
     text = render_block(issue_window(ISSUE), group([unplaced, nowhere, berlin], STATES), STATES)
+    # The block never prints an empty place (that event goes to the editor's review list); a draft may have one.
+    assert " |  | " not in text
+    text = text.replace("### Other\n", "### Other\n" + "\n".join(event_lines(nowhere, STATES)) + "\n")
     assert text.index("### Europe") < text.index("### Other")
     report = check(text)
     assert [(p.line, p.code, p.fixable) for p in report.problems] == [

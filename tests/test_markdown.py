@@ -6,6 +6,7 @@ from datetime import date, datetime, timedelta
 from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
@@ -14,8 +15,18 @@ from markdown_it.token import Token
 from aggregator.grouping import group
 from aggregator.labels import where_label
 from aggregator.model import Event, Mode, Place
+from aggregator.urls import display_url
 from aggregator.window import Window, issue_window
-from output.markdown import FOOTER, clean_text, parse_block, render_block, title_text, web_url
+from output.markdown import (
+    FOOTER,
+    clean_text,
+    event_lines,
+    needs_place,
+    parse_block,
+    render_block,
+    title_text,
+    web_url,
+)
 
 STATES = ("US", "CA", "AU")
 WINDOW = issue_window(date(2026, 8, 19))
@@ -242,7 +253,7 @@ def test_title_characters_pass_through_except_structural_ones() -> None:
     assert title_line(berlin("Rust | `async` 🦀 שלום 한국어 日本語")) == (
         "[**Rust | `async` 🦀 שלום 한국어 日本語**](https://example.org/event)"
     )
-    assert title_line(berlin("[Hybrid] Meetup")) == r"[**\[Hybrid\] Meetup**](https://example.org/event)"
+    assert title_line(berlin("[Hybrid] Meetup")) == "[**[Hybrid] Meetup**](https://example.org/event)"
     assert title_line(berlin("*Star* night*")) == r"[**\*Star* night\***](https://example.org/event)"
 
 
@@ -265,7 +276,7 @@ def test_only_http_links_are_printed_and_parentheses_cannot_close_them() -> None
     assert title_line(berlin(url=" https://x.org/a (b)<c> `d`\\ ")) == (
         "[**Talk**](https://x.org/a%20%28b%29%3Cc%3E%20%60d%60%5C)"
     )
-    assert web_url("HTTPS://Example.org/ü") == "HTTPS://Example.org/ü"
+    assert web_url("HTTPS://Example.org/ü") == "https://Example.org/ü"
     assert web_url("mailto:a@b.org") == web_url("https:///nohost") == ""
 
 
@@ -273,7 +284,9 @@ def test_missing_organizer_name_uses_host_and_missing_url_prints_plain_name() ->
     assert organizer_part(berlin(organizer="", organizer_url="https://www.meetup.com/rust-berlin")) == (
         "[meetup.com](https://www.meetup.com/rust-berlin)"
     )
-    assert organizer_part(berlin(organizer="Rust [Berlin]", organizer_url="")) == r"Rust \[Berlin\]"
+    # Balanced brackets are text; a bracketed footer reference label would become a link.
+    assert organizer_part(berlin(organizer="Rust [Berlin]", organizer_url="")) == "Rust [Berlin]"
+    assert organizer_part(berlin(organizer="Rust [calendar]", organizer_url="")) == r"Rust \[calendar\]"
     assert organizer_part(berlin(organizer="", organizer_url="")) == "test"
 
 
@@ -401,7 +414,8 @@ def same_target(parsed: str, original: str) -> bool:
     """The parsed link points where the original did (percent-encoding aside), or nowhere for non-web URLs."""
     if not original.strip().lower().startswith(("http://", "https://")):
         return parsed == ""
-    return unquote(parsed) == unquote(original.strip())
+    # Printed in house style: meetup and luma links as TWiR prints them, scheme in lower case.
+    return unquote(parsed) == unquote(display_url(original.strip()) or original.strip())
 
 
 def links(tokens: list[Token]) -> list[str]:
@@ -443,3 +457,62 @@ def test_no_title_or_organizer_creates_a_link_or_list_item(listed: list[Event]) 
     assert [unquote(url) for url in links(tokens)] == [unquote(url) for url in expected]
     assert sum(token.type == "list_item_open" for token in tokens) == 2 * len(members)
     assert sum(token.type == "heading_open" for token in tokens) == len(sections)
+
+
+def link_texts(markdown: str) -> list[tuple[str, str]]:
+    """(text, href) of every link, as a CommonMark reader sees them."""
+    found = []
+    for token in MarkdownIt("commonmark").parse(markdown):
+        children = token.children or []
+        for index, child in enumerate(children):
+            if child.type == "link_open":
+                inner = []
+                for part in children[index + 1 :]:
+                    if part.type == "link_close":
+                        break
+                    inner.append(part.content)
+                found.append(("".join(inner), str(child.attrs["href"])))
+    return found
+
+
+def test_balanced_brackets_pass_through_and_stay_inside_the_link() -> None:
+    event = berlin(
+        "[Hybrid] Boston Rust Meetup",
+        organizer="[Net-Baires] Comunidad de .NET en Buenos Aires",
+        organizer_url="https://www.meetup.com/net-baires",
+    )
+    lines = "\n".join(event_lines(event, STATES))
+    assert "[[Net-Baires] Comunidad de .NET en Buenos Aires](https://www.meetup.com/net-baires)" in lines
+    assert "[**[Hybrid] Boston Rust Meetup**](https://example.org/event)" in lines
+    assert link_texts(lines) == [
+        ("[Net-Baires] Comunidad de .NET en Buenos Aires", "https://www.meetup.com/net-baires"),
+        ("[Hybrid] Boston Rust Meetup", "https://example.org/event"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "title",
+    ["Rust ](javascript:alert(1)) night", "see [the page](https://evil.example) now", "a [b] c [d", "[x][calendar]"],
+)
+def test_brackets_that_could_end_or_make_a_link_are_escaped(title: str) -> None:
+    lines = "\n".join(event_lines(berlin(title), STATES))
+    assert link_texts(lines + "\n\n" + FOOTER)[1] == (title, "https://example.org/event")
+
+
+def test_links_are_printed_in_house_style_whatever_the_source_wrote() -> None:
+    event = berlin(
+        url="https://www.meetup.com/de-de/bergen-rust-new-technology/events/312037597",
+        organizer_url="https://lu.ma/rust-bergen",
+    )
+    event_line, title = event_lines(event, STATES)
+    assert event_line.endswith("[Org](https://luma.com/rust-bergen)")
+    assert title.endswith("(https://www.meetup.com/bergen-rust-new-technology/events/312037597/)")
+
+
+def test_an_in_person_event_without_a_place_is_never_printed_with_an_empty_field() -> None:
+    lost = make_event("Somewhere", date(2026, 8, 21), city="", country="")
+    placed = berlin()
+    block = render_block(WINDOW, [("Europe", [lost, placed])], STATES)
+    assert needs_place(lost, STATES) and not needs_place(placed, STATES)
+    assert "Somewhere" not in block and "| |" not in block
+    assert [item.title for item in parse_block(block)] == ["Talk"]

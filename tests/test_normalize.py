@@ -272,8 +272,16 @@ def test_an_unresolvable_place_without_a_zone_country_is_listed_under_other_as_w
     assert "listed under Other" in warning
 
 
-def test_an_in_person_event_with_no_location_is_kept_with_a_warning() -> None:
+def test_a_calendar_entry_with_no_location_is_an_online_event() -> None:
+    # source-formats.md §1.9: an empty LOCATION means an online event with no home place.
     result = normalize(raw(location=""))
+    assert result.event.mode is Mode.VIRTUAL
+    assert where(result.event) == "Virtual"
+    assert not any("place" in warning for warning in result.warnings)
+
+
+def test_an_in_person_event_with_no_location_is_kept_with_a_warning() -> None:
+    result = normalize(raw(location=""), Overrides(mode=Mode.IN_PERSON))
     assert result.event.mode is Mode.IN_PERSON
     assert any("has no place" in warning for warning in result.warnings)
 

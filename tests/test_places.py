@@ -30,7 +30,7 @@ def where(text: str) -> tuple[str, str, str]:
         ("1 Main St, Dallas, TX 75201, USA", ("Dallas", "TX", "US")),
         ("Tokyo, Japan", ("Tokyo", "", "JP")),
         ("Zürich, Schweiz", ("Zürich", "", "CH")),
-        ("München, Deutschland", ("Munich", "", "DE")),
+        ("München, Deutschland", ("München", "", "DE")),
         ("Paris, France", ("Paris", "", "FR")),
         ("Academia Sinica, Taipei, Taiwan", ("Taipei", "", "TW")),
         ("Windrush Drive, Windrush Dr, Manchester, Manchester M9 5QR, UK", ("Manchester", "", "GB")),
@@ -43,12 +43,12 @@ def where(text: str) -> tuple[str, str, str]:
         ("Istanbul, Türkiye", ("Istanbul", "", "TR")),
         ("Istanbul, Turkey", ("Istanbul", "", "TR")),
         ("Москва, Россия", ("Moscow", "", "RU")),
-        ("Ciudad de México, México", ("Mexico City", "", "MX")),
+        ("Ciudad de México, México", ("Ciudad de México", "", "MX")),
         ("Nicosia, Cyprus", ("Nicosia", "", "CY")),
         ("Seoul, South Korea", ("Seoul", "", "KR")),
         ("Seoul, 대한민국", ("Seoul", "", "KR")),
         ("Bengaluru, India", ("Bengaluru", "", "IN")),
-        ("Bangalore", ("Bengaluru", "", "IN")),
+        ("Bangalore", ("Bangalore", "", "IN")),
         ("Berlin", ("Berlin", "", "DE")),
         ("Toronto ON", ("Toronto", "ON", "CA")),
         ("Berlin Germany", ("Berlin", "", "DE")),
@@ -57,7 +57,7 @@ def where(text: str) -> tuple[str, str, str]:
         ("Almaty, Kazakhstan", ("Almaty", "", "KZ")),
         ("Buenos Aires, Argentina", ("Buenos Aires", "", "AR")),
         ("Singapore", ("Singapore", "", "SG")),
-        ("New York, NY", ("New York City", "NY", "US")),
+        ("New York, NY", ("New York", "NY", "US")),
         ("NYC", ("New York City", "NY", "US")),
         ("Washington, DC", ("Washington", "DC", "US")),
         ("Berlin, DE", ("Berlin", "", "DE")),
@@ -336,3 +336,29 @@ def test_real_calendar_locations() -> None:
     assert manchester and all(place and place.city == "Manchester" for place in manchester)
     potsdam = [place for location, place in places.items() if location.endswith("Potsdam, Deutschland")]
     assert potsdam and all(place and place.city == "Potsdam" for place in potsdam)
+
+
+@pytest.mark.parametrize(
+    ("text", "printed"),
+    [
+        ("Thoughtworks, Koramangala, Bangalore, Karnataka 560034, India", "Bangalore"),
+        ("NIMHANS Convention Centre, Hosur Road, Bengaluru, Karnataka 560029, India", "Bengaluru"),
+        ("Werksviertel, Atelierstraße 10, 81671 München, Deutschland", "München"),
+        ("Munich, Germany", "Munich"),
+        ("Köln, Germany", "Köln"),
+        ("Nürnberg", "Nürnberg"),
+        ("Talent Garden, Via Calabiana 6, Milano, Italy", "Milano"),
+        ("Florianopolis, Brazil", "Florianopolis"),
+        ("Wien, Österreich", "Wien"),
+        ("Kolektif House Levent, Esentepe, İstanbul, Türkiye", "İstanbul"),
+        # Not a spelling: all capitals, all lower case, or not in Latin letters -> the gazetteer's name.
+        ("BERLIN", "Berlin"),
+        ("berlin, germany", "Berlin"),
+        ("東京, Japan", "Tokyo"),
+        # The country part names no city unless it is a city state.
+        ("Ciudad de México, México", "Ciudad de México"),
+        ("GovTech Hive, 10 Pasir Panjang Rd, Singapore 117438", "Singapore"),
+    ],
+)
+def test_prints_the_source_spelling_of_a_known_city(text: str, printed: str) -> None:
+    assert where(text)[0] == printed

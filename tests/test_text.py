@@ -242,7 +242,7 @@ ADDRESS = "c-base, Rungestraße 20, 10179 Berlin, Germany"
             Mode.IN_PERSON,
         ),
         ("https://www.meetup.com/tnsboulder/", "Talk", "Online talk", False, Mode.VIRTUAL),
-        ("", "Rust Hack and Learn", "Bring your laptop.", False, Mode.IN_PERSON),
+        ("", "Rust Hack and Learn", "Bring your laptop.", False, Mode.VIRTUAL),
         ("see website or mailing list", "Talk", "Zoom: https://zoom.us/j/1", False, Mode.IN_PERSON),
         ("Virtual Reality Lab, Hauptstraße 1, Berlin", "VR and Rust", "", True, Mode.IN_PERSON),
     ],

@@ -238,3 +238,11 @@ def test_display_url_is_empty_or_http(url: str) -> None:
 )
 def test_is_event_page(url: str, expected: bool) -> None:
     assert is_event_page(url) is expected
+
+
+def test_a_lower_case_locale_is_dropped_from_meetup_links_but_a_slug_of_that_shape_is_kept() -> None:
+    link = "https://www.meetup.com/de-de/bergen-rust-new-technology/events/312037597"
+    assert display_url(link) == "https://www.meetup.com/bergen-rust-new-technology/events/312037597/"
+    assert canonical_url(link) == canonical_url("https://www.meetup.com/bergen-rust-new-technology/events/312037597/")
+    assert organizer_url_for(link) == "https://www.meetup.com/bergen-rust-new-technology"
+    assert display_url("https://www.meetup.com/ab-cd/events/1") == "https://www.meetup.com/ab-cd/events/1/"
