@@ -178,6 +178,8 @@ def test_subscribe_links_carry_the_feed_urls() -> None:
             h.startswith(f"{OUTLOOK_ADD}https%3A%2F%2Fevents.example.org%2Frust%2F{path.replace('/', '%2F')}&")
             for h in hrefs
         )
+    names = {a.get("aria-label") for a in tree.iter(NS + "a") if a.get("href", "").startswith(GOOGLE_ADD)}
+    assert len(names) == len(REGIONS) + 1 and "Add to Google Calendar: Europe" in names, "each link names its feed"
     inputs = {i.get("id"): i.get("value") for i in tree.iter(NS + "input") if i.get("type") == "url"}
     assert inputs["url-europe"] == "https://events.example.org/rust/regions/europe.ics"
     assert inputs["url-events"] == "https://events.example.org/rust/events.ics"
