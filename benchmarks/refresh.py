@@ -1,9 +1,10 @@
 """Benchmark: refresh one calendar and 150 meetup groups from a local server that answers each request in 200 ms.
 
-In one process: the cold refresh (`run_job` on a fresh store and HTTP cache, default settings), the warm refresh
-(the same store and cache again: every source answers 304), a sweep of per-host limits and pool sizes, and the
-baseline the existing TWiR tool follows: `requests.get` on each URL in turn, parsing nothing.
-Run from the repo root: `python benchmarks/refresh.py [--groups N] [--delay S] [--no-write] [--json PATH]`.
+Each pass in its own process, so its CPU time and peak memory are its own: the cold refresh (`run_job` on a fresh
+store and HTTP cache, default settings), the warm refresh (the same store and cache again: every source answers
+304), a sweep of per-host limits and pool sizes, and the peer: what the existing TWiR tool does, `requests.get` on
+each URL in turn, parsing nothing. Every pass is repeated, the passes taking turns.
+Run from the repo root: `python benchmarks/refresh.py [--groups N] [--delay S] [--repeat N] [--no-write] [--json PATH]`.
 """
 
 from __future__ import annotations
@@ -16,12 +17,15 @@ import math
 import os
 import platform
 import re
+import resource
+import statistics
+import subprocess
 import sys
 import tempfile
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -32,7 +36,7 @@ from zoneinfo import ZoneInfo
 
 import requests
 
-from aggregator import job
+from aggregator import job, places
 from aggregator.config import Config, load_config
 from aggregator.pipeline import WORKERS, collect
 from output.files import update_markdown_section
@@ -54,6 +58,9 @@ CALENDAR_HOST = "localhost"
 GROUP_HOST = "127.0.0.1"
 TARGET_SPEEDUP = 10.0
 TARGET_WARM_SHARE = 0.05
+TARGET_PEER_COST = 1.5
+TARGET_FLOOR = 1.3
+REPEAT = 3
 DEFAULT_PER_HOST = HttpSettings().per_host
 # (per-host limit for the groups' host, thread pool size): the override alone, then with a larger pool.
 SWEEP = ((4, WORKERS), (8, WORKERS), (16, WORKERS), (8, 16), (16, 16), (32, 32), (64, 64))
@@ -389,16 +396,26 @@ class Pass:
     events: int = 0
     listed: int = 0
     failed: tuple[str, ...] = ()
+    # The whole process: CPU seconds (user + system) and peak RSS in KiB; `runs` are every run's seconds.
+    cpu: float = 0.0
+    peak_kib: int = 0
+    runs: tuple[float, ...] = ()
+
+    @property
+    def spread(self) -> str:
+        runs = self.runs or (self.seconds,)
+        return f"{min(runs):.2f} - {max(runs):.2f}"
 
 
-def refresh(site: Site, config: Config, label: str, per_host: int, workers: int) -> Pass:
+def refresh(config: Config, label: str, per_host: int, workers: int) -> Pass:
     """`run_job` once, with a thread pool of `workers` (run_job itself always uses the module's WORKERS)."""
     pool = (
         contextlib.nullcontext()
         if workers == WORKERS
         else mock.patch.object(job, "collect", partial(collect, workers=workers))
     )
-    before = site.traffic
+    # Untimed but counted in the process's CPU and memory: the gazetteer index, as the first lookup builds it.
+    places.resolve("Berlin, Germany")
     done: list[float] = []
     with Http(config.http) as http, pool:
         began = time.perf_counter()
@@ -411,7 +428,7 @@ def refresh(site: Site, config: Config, label: str, per_host: int, workers: int)
         per_host,
         workers,
         seconds,
-        site.traffic - before,
+        Traffic(),
         client,
         fetched=max(done) - began,
         events=len(result.collected.events),
@@ -420,9 +437,8 @@ def refresh(site: Site, config: Config, label: str, per_host: int, workers: int)
     )
 
 
-def baseline(site: Site, fetched: Sequence[str]) -> Pass:
+def baseline(fetched: Sequence[str]) -> Pass:
     """What the TWiR tool does: one `requests.get` after another, a new connection each, no cache."""
-    before = site.traffic
     received = 0
     began = time.perf_counter()
     for url in fetched:
@@ -435,8 +451,51 @@ def baseline(site: Site, fetched: Sequence[str]) -> Pass:
         1,
         1,
         seconds,
-        site.traffic - before,
+        Traffic(),
         received,
+    )
+
+
+def child(spec: dict[str, object]) -> Pass:
+    """One pass in this process, as the parent described it; CPU and peak memory are the whole process's."""
+    if spec["kind"] == "baseline":
+        measured = baseline([str(url) for url in spec["urls"]])  # type: ignore[attr-defined]
+    else:
+        config = load_config(Path(str(spec["folder"])) / "config.toml")
+        measured = refresh(config, str(spec["label"]), int(spec["per_host"]), int(spec["workers"]))  # type: ignore[call-overload]
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    # ru_maxrss is KiB on Linux, where this benchmark runs.
+    return replace(measured, cpu=usage.ru_utime + usage.ru_stime, peak_kib=usage.ru_maxrss)
+
+
+def spawn(site: Site, spec: dict[str, object]) -> Pass:
+    """Run one pass in its own process against the server; the traffic is what the server saw meanwhile."""
+    before = site.traffic
+    done = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), "--child", json.dumps(spec)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"pass {spec['label']} failed: {done.stderr.strip()[-600:]}")
+    data = json.loads(done.stdout)
+    data["traffic"] = site.traffic - before
+    data["failed"] = tuple(data["failed"])
+    return Pass(**data)
+
+
+def combine(passes: Sequence[Pass]) -> Pass:
+    """A pass's repeated runs as one: median seconds and CPU, the highest peak, every run's seconds."""
+    seconds = [run.seconds for run in passes]
+    return replace(
+        passes[-1],
+        seconds=statistics.median(seconds),
+        fetched=statistics.median(run.fetched for run in passes),
+        cpu=statistics.median(run.cpu for run in passes),
+        peak_kib=max(run.peak_kib for run in passes),
+        runs=tuple(seconds),
+        failed=tuple(line for run in passes for line in run.failed),
     )
 
 
@@ -453,6 +512,9 @@ class Report:
     warm: Pass
     sweep: list[Pass] = field(default_factory=list)
     load: tuple[float, float] = (0.0, 0.0)
+    repeat: int = 1
+    # Every run of every pass, for the checks in `problems`.
+    every: list[Pass] = field(default_factory=list)
 
     @property
     def speedup(self) -> float:
@@ -467,28 +529,37 @@ class Report:
         return next((p for p in self.sweep if self.baseline.seconds / p.seconds >= TARGET_SPEEDUP), None)
 
 
-def benchmark(groups_count: int, delay: float, workspace: Path) -> Report:
+def benchmark(
+    groups_count: int, delay: float, workspace: Path, repeat: int, sweep_settings: Sequence[tuple[int, int]]
+) -> Report:
     made = groups(groups_count)
     served = resources(made)
     load_before = os.getloadavg()[0]
+    runs: dict[str, list[Pass]] = {}
     with Site(served, delay) as site:
         fetched = urls(site.port, made)
-        # Untimed: builds the gazetteer index and warms every code path, so each pass below pays the same.
-        warm_up = write_config(workspace / "warm-up", site.port, made, 32)
-        refresh(site, warm_up, "warm-up", 32, 32)
-
-        base = baseline(site, fetched)
-        config = write_config(workspace / "default", site.port, made, None)
-        cold = refresh(site, config, "cold, defaults", DEFAULT_PER_HOST, WORKERS)
-        warm = refresh(site, config, "warm, defaults (same store and cache)", DEFAULT_PER_HOST, WORKERS)
-        sweep = []
-        for per_host, workers in SWEEP:
-            folder = workspace / f"per-host-{per_host}-workers-{workers}"
-            overridden = write_config(folder, site.port, made, per_host)
-            pool = "" if workers == WORKERS else f", pool of {workers}"
-            sweep.append(
-                refresh(site, overridden, f'cold, host_limits "{GROUP_HOST}" = {per_host}{pool}', per_host, workers)
-            )
+        cold_label, warm_label = "cold, defaults", "warm, defaults (same store and cache)"
+        for number in range(repeat):
+            print(f"run {number + 1} of {repeat} ...", flush=True)
+            base = spawn(site, {"kind": "baseline", "label": "baseline", "urls": fetched})
+            runs.setdefault("baseline", []).append(base)
+            folder = workspace / f"default-{number}"
+            write_config(folder, site.port, made, None)
+            for label in (cold_label, warm_label):
+                spec = {"kind": "refresh", "folder": str(folder), "label": label}
+                one = spawn(site, {**spec, "per_host": DEFAULT_PER_HOST, "workers": WORKERS})
+                runs.setdefault(label, []).append(one)
+            for per_host, workers in sweep_settings:
+                folder = workspace / f"per-host-{per_host}-workers-{workers}-{number}"
+                write_config(folder, site.port, made, per_host)
+                pool = "" if workers == WORKERS else f", pool of {workers}"
+                label = f'cold, host_limits "{GROUP_HOST}" = {per_host}{pool}'
+                spec = {"kind": "refresh", "folder": str(folder), "label": label}
+                runs.setdefault(label, []).append(spawn(site, {**spec, "per_host": per_host, "workers": workers}))
+    combined = {label: combine(found) for label, found in runs.items()}
+    cold, warm = combined.pop(cold_label), combined.pop(warm_label)
+    base = combined.pop("baseline")
+    sweep = list(combined.values())
     pages = [served[f"/{group.urlname}/events/"].body for group in made]
     return Report(
         groups=groups_count,
@@ -500,6 +571,8 @@ def benchmark(groups_count: int, delay: float, workspace: Path) -> Report:
         warm=warm,
         sweep=sweep,
         load=(load_before, os.getloadavg()[0]),
+        repeat=repeat,
+        every=[run for found in runs.values() for run in found],
     )
 
 
@@ -507,12 +580,12 @@ def problems(report: Report) -> list[str]:
     """What makes the figures meaningless: a failed source, or a pass that did not fetch every URL."""
     found = []
     expected = report.groups + 1
-    for run in (report.cold, report.warm, *report.sweep):
+    for run in report.every:
         found += [f"{run.label}: {line}" for line in run.failed]
         if run.traffic.requests != expected:
             found.append(f"{run.label}: the server saw {run.traffic.requests} requests, expected {expected}")
-    if report.warm.traffic.not_modified != expected:
-        found.append(f"warm pass: {report.warm.traffic.not_modified} of {expected} answers were 304")
+        if run.label == report.warm.label and run.traffic.not_modified != expected:
+            found.append(f"warm pass: {run.traffic.not_modified} of {expected} answers were 304")
     if report.warm.events != report.cold.events:
         found.append(f"warm pass read {report.warm.events} events, the cold one {report.cold.events}")
     return found
@@ -529,10 +602,18 @@ def floor(run: Pass, report: Report) -> float:
 def _row(run: Pass, report: Report) -> str:
     after = "-" if run is report.baseline else f"{run.seconds - run.fetched:.2f}"
     return (
-        f"| {run.label} | {run.per_host} | {run.workers} | {run.seconds:.2f} | {floor(run, report):.2f} | {after} "
+        f"| {run.label} | {run.per_host} | {run.workers} | {run.seconds:.2f} | {run.spread} | {floor(run, report):.2f} "
+        f"| {run.seconds / floor(run, report):.2f}x | {after} | {run.cpu:.2f} | {run.peak_kib / 1024:.0f} "
         f"| {run.traffic.requests} | {run.traffic.body_bytes:,} | {run.traffic.not_modified} "
-        f"| {report.baseline.seconds / run.seconds:.1f}x |"
+        f"| {_speedups(run, report)} |"
     )
+
+
+def _speedups(run: Pass, report: Report) -> str:
+    """The baseline's median over the pass's, and the range over runs paired in the order they were taken."""
+    paired = [b / r for b, r in zip(report.baseline.runs, run.runs, strict=False)]
+    spread = f" ({min(paired):.1f} - {max(paired):.1f})" if len(paired) > 1 else ""
+    return f"{report.baseline.seconds / run.seconds:.1f}x{spread}"
 
 
 def _met(met: bool) -> str:
@@ -556,14 +637,18 @@ def _setup(report: Report, command: str, today: date) -> list[str]:
         f'`__NEXT_DATA__` Apollo state, read with `method = "page"`) at `{GROUP_HOST}`, every one with an ETag and '
         f"Last-Modified, answering conditional requests with 304. The groups share one host, as on www.meetup.com, "
         f"so the per-host limit governs them. Each pass is `run_job` (fetch, parse, normalize, store, render and "
-        f"write every output) on a fresh store and HTTP cache, except the warm pass, which reuses the cold pass's; "
-        f"all in one process after an untimed warm-up refresh that builds the gazetteer index (about 1 s in a "
-        f"fresh process). Requests, 304s and bytes are the server's counts (body bytes sent); the HTTP layer's "
+        f"write every output) on a fresh store and HTTP cache, except the warm pass, which reuses the cold pass's. "
+        f"Every pass runs in its own process, {report.repeat} time{'s' if report.repeat > 1 else ''}, the passes "
+        f"taking turns; the table gives the median and the range. Its seconds are `run_job`'s, after an untimed "
+        f"place lookup that builds the gazetteer index; CPU (user + system) and peak RSS are the whole process's "
+        f"(interpreter, imports and that index included), and so are the baseline's (`requests` imported, the "
+        f"pages fetched). Requests, 304s and bytes are the server's counts (body bytes sent); the HTTP layer's "
         f"own count of bytes received agreed in every pass: {agreed}. The pool is `aggregator/pipeline.py` "
         f"`WORKERS` ({WORKERS}), which `run_job` does not expose, so the passes with another pool patch "
         f"`collect`'s. The latency floor is ceil({n} / min(per-host limit, pool)) x {delay:g} s (the baseline's: "
-        f'{n + 1} x {delay:g} s); "after fetch" is the time from the last source\'s fetch and normalization to '
-        f"the end of the run: storing, merging, rendering and writing the outputs.",
+        f"{n + 1} x {delay:g} s): the polite floor, what no client that keeps to the per-host limit can beat; "
+        f'"vs floor" is the median over it. "After fetch" is the time from the last source\'s fetch and '
+        f"normalization to the end of the run: storing, merging, rendering and writing the outputs.",
     ]
 
 
@@ -600,14 +685,25 @@ def _verdicts(report: Report) -> list[str]:
             f"{capped.workers} took {capped.seconds:.2f} s, as limit {other.per_host} did ({other.seconds:.2f} s)."
         )
     first = report.first_at_target
+    cpu, memory = cold.cpu / base.cpu, cold.peak_kib / base.peak_kib
+    polite = cold.seconds / floor(cold, report)
     lines += [
         "",
         (
-            f"The first setting of the sweep to reach {TARGET_SPEEDUP:.0f}x: per-host limit {first.per_host} with a "
-            f"pool of {first.workers} ({first.seconds:.2f} s, {base.seconds / first.seconds:.1f}x)."
+            f"The first setting of the sweep whose median reaches {TARGET_SPEEDUP:.0f}x: per-host limit "
+            f"{first.per_host} with a pool of {first.workers} ({first.seconds:.2f} s, {_speedups(first, report)}; "
+            "the range is over paired runs, and moves with the machine's load)."
             if first
-            else f"No setting of the sweep reached {TARGET_SPEEDUP:.0f}x."
+            else f"No setting of the sweep reached {TARGET_SPEEDUP:.0f}x at its median."
         ),
+        "",
+        f"**Against the peer, cold with the defaults: {cpu:.2f}x its CPU ({cold.cpu:.2f} s against "
+        f"{base.cpu:.2f} s) and {memory:.2f}x its peak memory ({cold.peak_kib / 1024:.0f} MiB against "
+        f"{base.peak_kib / 1024:.0f} MiB)** (target at most {TARGET_PEER_COST:.1f}x each: CPU "
+        f"{_met(cpu <= TARGET_PEER_COST)}, memory {_met(memory <= TARGET_PEER_COST)}). "
+        f"**{polite:.2f}x the polite floor** of {floor(cold, report):.2f} s (target within {TARGET_FLOOR:.1f}x: "
+        f"{_met(polite <= TARGET_FLOOR)}). The peer parses nothing; the refresh parses, normalizes, stores, "
+        "merges and writes every output, so part of the difference is work the peer does not do.",
         "",
         f"**Warm refresh: {warm.traffic.body_bytes:,} body bytes, {report.warm_share:.1%} of the cold pass's "
         f"{cold.traffic.body_bytes:,} (target under {TARGET_WARM_SHARE:.0%}: "
@@ -621,9 +717,9 @@ def _verdicts(report: Report) -> list[str]:
 
 def section(report: Report, command: str, today: date) -> str:
     table = [
-        "| pass | per-host limit | pool | s | latency floor s | after fetch s | requests | bytes sent | 304s "
-        "| vs baseline |",
-        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+        f"| pass | per-host limit | pool | median s (of {report.repeat}) | runs min - max s | latency floor s "
+        "| vs floor | after fetch s | CPU s | peak RSS MiB | requests | bytes sent | 304s | vs baseline (paired) |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
         *(_row(run, report) for run in (report.baseline, report.cold, report.warm, *report.sweep)),
     ]
     return "\n".join([HEADING, "", *_setup(report, command, today), "", *table, "", *_verdicts(report), ""])
@@ -651,6 +747,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--delay", type=float, default=DELAY, help=f"seconds before each answer (default {DELAY})")
     parser.add_argument("--no-write", action="store_true", help="do not update BENCHMARKS.md")
     parser.add_argument("--json", type=Path, help="also write the measurements to this JSON file")
+    parser.add_argument("--repeat", "-n", type=int, default=REPEAT, help=f"runs of every pass (default {REPEAT})")
+    parser.add_argument("--no-sweep", action="store_true", help="only the baseline, cold and warm passes")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.groups < 1 or args.delay < 0:
         parser.error("--groups must be at least 1 and --delay at least 0")
@@ -658,7 +757,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def recorded_command(args: argparse.Namespace) -> str:
-    options = [("--groups", args.groups, GROUPS), ("--delay", args.delay, DELAY)]
+    options = [("--groups", args.groups, GROUPS), ("--delay", args.delay, DELAY), ("--repeat", args.repeat, REPEAT)]
     return " ".join(
         ["python benchmarks/refresh.py", *(f"{flag} {value:g}" for flag, value, default in options if value != default)]
     )
@@ -666,8 +765,11 @@ def recorded_command(args: argparse.Namespace) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.child:
+        print(json.dumps(asdict(child(json.loads(args.child)))))
+        return 0
     with tempfile.TemporaryDirectory(prefix="twir-refresh-") as directory:
-        report = benchmark(args.groups, args.delay, Path(directory))
+        report = benchmark(args.groups, args.delay, Path(directory), args.repeat, () if args.no_sweep else SWEEP)
     sys.stdout.write(console(report))
     found = problems(report)
     for line in found:

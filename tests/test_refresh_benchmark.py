@@ -17,7 +17,18 @@ GROUPS = 5
 
 def test_a_tiny_run_measures_every_pass_and_the_warm_one_transfers_less(tmp_path: Path) -> None:
     report_path = tmp_path / "report.json"
-    command = [sys.executable, str(SCRIPT), "--groups", str(GROUPS), "--delay", "0.01", "--no-write"]
+    command = [
+        sys.executable,
+        str(SCRIPT),
+        "--groups",
+        str(GROUPS),
+        "--delay",
+        "0.01",
+        "--repeat",
+        "1",
+        "--no-sweep",
+        "--no-write",
+    ]
 
     done = subprocess.run([*command, "--json", str(report_path)], cwd=ROOT, capture_output=True, timeout=120)
 
@@ -30,4 +41,6 @@ def test_a_tiny_run_measures_every_pass_and_the_warm_one_transfers_less(tmp_path
     for run in [report["baseline"], cold, warm, *report["sweep"]]:
         assert run["traffic"]["requests"] == GROUPS + 1
         assert run["failed"] == []
+        # Each pass ran in its own process, which measured its own CPU time and memory.
+        assert run["cpu"] > 0 and run["peak_kib"] > 0
     assert b"cold vs baseline" in done.stdout
