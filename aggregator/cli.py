@@ -6,8 +6,11 @@ Each command imports the library it needs when it runs, so `--help` and light co
 from __future__ import annotations
 
 import argparse
+import errno
 import json
+import sqlite3
 import sys
+import traceback
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -15,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from aggregator.schedule import add_parser as add_schedule_parser
 from aggregator.schedule import cmd_schedule
+from aggregator.text import terminal_safe
 from aggregator.tomltable import ConfigError
 from aggregator.window import next_issue_date
 
@@ -22,7 +26,11 @@ if TYPE_CHECKING:
     from aggregator.config import Config
     from aggregator.job import JobResult
 
-EXIT_OK, EXIT_NO_SOURCE, EXIT_USAGE, EXIT_BUSY = 0, 1, 2, 75
+# Documented in the README; scripts and systemd units rely on them.
+EXIT_OK, EXIT_NO_SOURCE, EXIT_USAGE, EXIT_STORAGE, EXIT_BUG, EXIT_BUSY, EXIT_INTERRUPTED = 0, 1, 2, 4, 70, 75, 130
+# An issue date outside these years is a typo, and near the ends of `date` the window arithmetic overflows.
+DATE_YEARS = (2000, 2999)
+ERROR_LIMIT = 400
 FORMATS = {"markdown": "events.md", "ics": "events.ics", "json": "events.json", "html": "index.html"}
 
 
@@ -37,13 +45,17 @@ def _version() -> str:
 
 def _issue_date(text: str) -> date:
     try:
-        return date.fromisoformat(text)
+        value = date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {text!r}") from None
+    if not DATE_YEARS[0] <= value.year <= DATE_YEARS[1]:
+        raise argparse.ArgumentTypeError(f"expected a date in the years {DATE_YEARS[0]}-{DATE_YEARS[1]}, got {text!r}")
+    return value
 
 
 def _common(parser: argparse.ArgumentParser, dated: bool = True) -> None:
     parser.add_argument("--config", type=Path, default=Path("config.toml"), help="config file (default: ./config.toml)")
+    _debug_flag(parser, argparse.SUPPRESS)
     if dated:
         parser.add_argument(
             "--date",
@@ -51,6 +63,11 @@ def _common(parser: argparse.ArgumentParser, dated: bool = True) -> None:
             default=None,
             help="issue date YYYY-MM-DD (default: the next Wednesday on or after today)",
         )
+
+
+def _debug_flag(parser: argparse.ArgumentParser, default: object) -> None:
+    # Accepted before and after the command; the command's copy must not reset the global one.
+    parser.add_argument("--debug", action="store_true", default=default, help="show the traceback of an error")
 
 
 class _VersionAction(argparse.Action):
@@ -70,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Build This Week in Rust's Upcoming Events block and an .ics feed from Rust event sources.",
     )
     parser.add_argument("--version", action=_VersionAction)
+    _debug_flag(parser, False)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     run = commands.add_parser(
@@ -77,7 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="fetch every source, update the store, write the outputs and print the block",
         description="Fetch every source into the store, write events.md (the block), events.ics (the feed), "
         "regions/*.ics and events.json to the output folder, and print the block. "
-        "Exit status: 0 written, 1 no source could be read, 2 usage or configuration error, 75 another run is busy.",
+        "Exit status: 0 written, 1 no source could be read, 2 usage or configuration error, 4 the store or the "
+        "output folder cannot be used, 75 another run is busy, 130 stopped by a signal.",
     )
     _common(run)
     run.add_argument("--quiet", action="store_true", help="no progress bar and no per-event warnings")
@@ -186,7 +205,7 @@ def _warn(result: JobResult, quiet: bool) -> None:
         return
     for report in result.collected.reports:
         for line in report.warnings:
-            print(f"warning: {line}", file=sys.stderr)
+            print(f"warning: {terminal_safe(line, ERROR_LIMIT)}", file=sys.stderr)
 
 
 def _note_base_url(config: Config) -> None:
@@ -226,15 +245,11 @@ def cmd_status(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_diff(args: argparse.Namespace, config: Config) -> int:
-    from aggregator.diff import DiffError, format_diff
+    from aggregator.diff import format_diff
     from aggregator.job import diff_job
 
     issue_date = args.date or next_issue_date(date.today())
-    try:
-        diff = diff_job(config, issue_date, args.since)
-    except DiffError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+    diff = diff_job(config, issue_date, args.since)
     if args.json:
         sys.stdout.write(json.dumps(diff.to_json(), indent=2, sort_keys=True, ensure_ascii=False) + "\n")
     else:
@@ -310,30 +325,53 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Config], int]] = {
 }
 
 
-def _busy_error() -> type[Exception]:
-    """The run lock's error; an `except` clause evaluates this only when an error gets that far (the job is heavy)."""
-    from aggregator.job import BusyError
-
-    return BusyError
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from aggregator.config import load_config
-    from aggregator.store import StoreError
 
     try:
         config = load_config(args.config)
         return COMMANDS[args.command](args, config)
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except StoreError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except _busy_error() as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_BUSY
+    except (Exception, KeyboardInterrupt) as exc:
+        code, prefix = _classify(exc)
+        return _fail(args, exc, code, prefix)
+
+
+def _classify(exc: BaseException) -> tuple[int, str]:
+    """The exit code for an error and the words that go before its message."""
+    # Imported only on the way out: the job and the store are heavy for light commands.
+    from aggregator.diff import DiffError
+    from aggregator.job import BusyError
+    from aggregator.pipeline import InterruptedRunError
+    from aggregator.store import StoreError
+
+    if isinstance(exc, ConfigError | DiffError):
+        return EXIT_USAGE, ""
+    if isinstance(exc, StoreError):
+        return EXIT_STORAGE, ""
+    if isinstance(exc, sqlite3.DatabaseError):
+        return EXIT_STORAGE, "store: "
+    if isinstance(exc, OSError):
+        return EXIT_STORAGE, "disk full: " if exc.errno == errno.ENOSPC else ""
+    if isinstance(exc, BusyError):
+        return EXIT_BUSY, ""
+    if isinstance(exc, KeyboardInterrupt | InterruptedRunError):
+        return EXIT_INTERRUPTED, "stopped: "
+    if isinstance(exc, MemoryError):
+        return EXIT_BUG, "out of memory"
+    return EXIT_BUG, f"unexpected {type(exc).__name__}: "
+
+
+def _fail(args: argparse.Namespace, exc: BaseException, code: int, prefix: str) -> int:
+    """Print one line for `exc` (the traceback too with --debug) and return the exit code."""
+    debug = getattr(args, "debug", False)
+    if debug:
+        traceback.print_exception(exc, file=sys.stderr)
+    line = f"error: {prefix}{terminal_safe(str(exc), ERROR_LIMIT)}".rstrip(": ")
+    if code == EXIT_BUG and not debug:
+        line += " (a bug: please report it with the output of --debug)"
+    print(line, file=sys.stderr)
+    return code
 
 
 if __name__ == "__main__":

@@ -7,13 +7,14 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
+from aggregator import text
 from aggregator.config import Config, SourceSpec
 from aggregator.grouping import group
 from aggregator.identity import event_identity, source_identity
 from aggregator.merge import MergeResult, merge
-from aggregator.model import Event
+from aggregator.model import Event, RawEvent
 from aggregator.normalize import Overrides, normalize
 from aggregator.window import Window, issue_window
 from sources.base import SourceError, SourceResult, Span
@@ -23,6 +24,18 @@ WORKERS = 8
 # TWiR's rule: the meetup/luma page wins over the calendar for date and place.
 SOURCE_RANK = {"manual": 0, "meetup": 1, "luma": 2, "jsonld": 3, "ics": 4}
 CROSS_LISTED = 10
+# Dates outside these years are typos or attacks, and near the ends of datetime they overflow.
+YEARS = (1900, 2200)
+# Longer than this is no event an issue could list (a conference is days; a series is occurrences).
+MAX_DURATION = timedelta(days=92)
+# How much of a source's error a report line keeps.
+ERROR_LIMIT = 300
+# How much of a bad event's title or id a warning quotes.
+EVENT_QUOTE = 60
+
+
+class InterruptedRunError(Exception):
+    """The run was stopped (a signal or the run's deadline) before it could store what it fetched."""
 
 
 @dataclass
@@ -106,9 +119,9 @@ def fetch_source(spec: SourceSpec, http: Http, span: Span) -> tuple[SourceResult
     try:
         result = spec.source.fetch(own, span)
     except SourceError as exc:
-        report.error = str(exc)
+        report.error = text.terminal_safe(str(exc), ERROR_LIMIT)
     except Exception as exc:  # a bug or an unforeseen input in one source must not end the run
-        report.error = f"unexpected {type(exc).__name__}: {exc}"
+        report.error = f"unexpected {type(exc).__name__}: {text.first_line(exc)}"
     report.seconds = time.monotonic() - began
     transfers = own.transfers
     report.bytes = sum(t.bytes_received for t in transfers)
@@ -122,21 +135,74 @@ def fetch_source(spec: SourceSpec, http: Http, span: Span) -> tuple[SourceResult
     return result, report
 
 
-def normalize_result(spec: SourceSpec, result: SourceResult, report: SourceReport) -> list[Event]:
-    """Normalize a source's raw events, dropping cancelled ones and titles without the required word."""
+def normalize_result(spec: SourceSpec, result: SourceResult, report: SourceReport, max_events: int = 0) -> list[Event]:
+    """Normalize a source's raw events, dropping cancelled ones and titles without the required word.
+
+    A bad event is skipped with one warning naming it; past `max_events` (0: no cap) the rest are dropped.
+    """
     overrides = Overrides(spec.organizer, spec.organizer_url, spec.mode)
     report.warnings.extend(result.warnings)
     origin = source_identity(spec.type, str(getattr(spec.source, "url", "")))
     events = []
-    for raw in result.events:
+    raws = result.events
+    if max_events and len(raws) > max_events:
+        # The earliest are the ones the coming issues list.
+        raws = sorted(raws, key=_sort_key)[:max_events]
+        report.warnings.append(
+            f"{spec.name}: listed {len(result.events)} events, more than the cap of {max_events}; kept the earliest"
+        )
+        report.dropped += len(result.events) - max_events
+    for raw in raws:
         if raw.cancelled or not mentions(raw.title, spec.require):
             report.dropped += 1
             continue
-        normalized = normalize(raw, overrides)
+        try:
+            problem = bad_times(raw)
+            if problem:
+                raise ValueError(problem)
+            normalized = normalize(sanitized(raw), overrides)
+        except Exception as exc:  # one bad event must not cost the source its other events
+            report.warnings.append(f"{spec.name}: skipped event {describe(raw)}: {text.first_line(exc)}")
+            report.dropped += 1
+            continue
         report.warnings.extend(normalized.warnings)
         events.append(replace(normalized.event, identity=event_identity(origin, raw)))
     report.events = len(events)
     return events
+
+
+def bad_times(raw: RawEvent) -> str:
+    """Why an event's start and end cannot be right (year out of range, end before start, absurd length), else ""."""
+    for value in (raw.start, raw.end):
+        if value is not None and not YEARS[0] <= value.year <= YEARS[1]:
+            return f"year {value.year} is out of range"
+    start, end = raw.start, raw.end
+    if end is None or isinstance(start, datetime) != isinstance(end, datetime):
+        return ""
+    if isinstance(start, datetime) and isinstance(end, datetime) and (start.tzinfo is None) != (end.tzinfo is None):
+        start, end = start.replace(tzinfo=None), end.replace(tzinfo=None)
+    if end < start:
+        return f"ends ({end.isoformat()}) before it starts ({start.isoformat()})"
+    if end - start > MAX_DURATION:
+        return f"lasts {(end - start).days} days, more than {MAX_DURATION.days}"
+    return ""
+
+
+def sanitized(raw: RawEvent) -> RawEvent:
+    """The raw event with its free-text location and place names stripped of control characters and capped."""
+    place = raw.place
+    if place is not None:
+        place = replace(place, city=text.clean_place(place.city), state=text.clean_place(place.state))
+    return replace(raw, location=text.clean_place(raw.location), place=place)
+
+
+def describe(raw: RawEvent) -> str:
+    """A short, terminal-safe name for an event in a warning: its title, else its id."""
+    return repr(text.terminal_safe(raw.title, EVENT_QUOTE) or text.terminal_safe(raw.key, EVENT_QUOTE))
+
+
+def _sort_key(raw: RawEvent) -> tuple[int, str]:
+    return raw.start.toordinal(), raw.key
 
 
 def mentions(title: str, word: str) -> bool:
@@ -150,8 +216,9 @@ def collect(
     span: Span,
     workers: int = WORKERS,
     on_done: Callable[[SourceReport], None] | None = None,
+    max_events: int = 0,
 ) -> Collected:
-    """Fetch all sources concurrently and normalize what they return, in config order."""
+    """Fetch all sources concurrently and normalize what they return (at most `max_events` each), in config order."""
     specs = list(specs)
     runs: list[SourceRun] = []
     with ThreadPoolExecutor(max_workers=max(1, min(workers, len(specs) or 1))) as pool:
@@ -159,7 +226,7 @@ def collect(
         for future in as_completed(futures):
             spec = specs[futures[future]]
             result, report = future.result()
-            events = normalize_result(spec, result, report) if result is not None else None
+            events = normalize_result(spec, result, report, max_events) if result is not None else None
             runs.append(SourceRun(spec, report, events))
             if on_done is not None:
                 on_done(report)

@@ -10,10 +10,12 @@ from pathlib import Path
 from aggregator.config import HealthSettings
 from aggregator.job import JobResult, stale_sources
 from aggregator.store import SourceHealth
+from aggregator.text import printable, terminal_safe
 from output.html import EVENTS_DIR
 
 # `status` exit codes, for monitoring checks.
 STATUS_OK, STATUS_DEGRADED, STATUS_DOWN = 0, 1, 3
+ERROR_LIMIT = 200
 
 
 def run_summary(result: JobResult, health: HealthSettings, output_dir: Path) -> str:
@@ -45,7 +47,7 @@ def run_summary(result: JobResult, health: HealthSettings, output_dir: Path) -> 
     if singles:
         changed = [name for name in changed if name not in singles] + [f"{EVENTS_DIR}/*.ics ({len(singles)})"]
     lines.append(f"wrote: {', '.join(changed) if changed else 'nothing (outputs unchanged)'}")
-    return "\n".join(lines) + "\n"
+    return printable("\n".join(lines) + "\n")
 
 
 @dataclass(frozen=True)
@@ -81,13 +83,13 @@ def status_table(health: Sequence[SourceHealth], names: Sequence[str], settings:
                     f"{h.bytes:,}",
                     f"{h.duration:.1f}s",
                     h.last_error_at.strftime("%Y-%m-%d %H:%M") if h.last_error_at else "-",
-                    h.last_error,
+                    terminal_safe(h.last_error, ERROR_LIMIT),
                 ),
             )
         )
     rows.sort(key=lambda row: (row.urgency, row.cells[0]))
     header = ("source", "state", "last ok", "events", "bytes", "time", "last error at", "last error")
-    table = _columns([header, *(row.cells for row in rows)])
+    table = printable(_columns([header, *(row.cells for row in rows)]))
     healthy = sum(row.urgency == 3 for row in rows)
     code = STATUS_OK if healthy == len(rows) else STATUS_DOWN if healthy == 0 else STATUS_DEGRADED
     return table, code

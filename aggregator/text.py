@@ -33,6 +33,16 @@ MARKDOWN_LINK = re.compile(r"\[([^\]\n]+)\]\((https?://[^)\s]+)\)")
 # U+200C/U+200D do inside emoji sequences and Persian or Indic words, so those stay between characters.
 ZERO_WIDTH = re.compile(r"[\u200b\u2060\ufeff]|(?:^|(?<=\s))[\u200c\u200d]+|[\u200c\u200d]+(?=\s|$)")
 
+# Bidi embeddings, overrides and isolates can make a title read backwards or hide text next to it.
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")
+ELLIPSIS = "\u2026"
+# Per-field caps: past these a field is noise or an attack, and one title must not fill the block.
+TITLE_LIMIT = 200
+NAME_LIMIT = 120
+PLACE_LIMIT = 200
+# Terminal lines quote at most this much of what a source sent.
+QUOTE_LIMIT = 160
+
 ORGANIZER_PHRASE = re.compile(r"\b(?:organi[sz]ed\s+by|hosted\s+by|organi[sz]ers?\s*:)[ \t\xa0:]*", re.IGNORECASE)
 LINE_PREFIX_CHARS = " \t\xa0*-•>#_"
 NAME_SEPARATORS = " \t\xa0:-\u2013\u2014|(,.*_"
@@ -231,14 +241,47 @@ def detect_mode(location: str, title: str, description: str, has_address: bool) 
     return Mode.IN_PERSON
 
 
-def clean_title(title: str) -> str:
-    """One line of text: entities unescaped, zero-width and control characters gone, whitespace collapsed."""
-    return " ".join(_remove_invisible(_unescape(title)).split())
+def clean_title(title: str, limit: int = TITLE_LIMIT) -> str:
+    """One line of text: entities unescaped, invisible, control and bidi characters gone, whitespace collapsed."""
+    return shorten(" ".join(_remove_invisible(_unescape(title)).split()), limit)
 
 
 def clean_name(name: str) -> str:
-    """An organizer name cleaned like a title."""
-    return clean_title(name)
+    """An organizer name cleaned like a title, with its own cap."""
+    return clean_title(name, NAME_LIMIT)
+
+
+def clean_place(place: str) -> str:
+    """A free-text location: control and bidi characters gone, whitespace collapsed, capped."""
+    return shorten(" ".join(_remove_invisible(place).split()), PLACE_LIMIT)
+
+
+def shorten(text: str, limit: int) -> str:
+    """`text` cut to at most `limit` characters, ending in an ellipsis when cut (at a word break if near)."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space > limit * 3 // 4:
+        cut = cut[:space]
+    return cut.rstrip() + ELLIPSIS
+
+
+def first_line(exc: BaseException) -> str:
+    """An exception as one short line fit for a terminal: its first line of text, else its type's name."""
+    lines = str(exc).strip().splitlines()
+    return terminal_safe(lines[0], QUOTE_LIMIT) if lines else type(exc).__name__
+
+
+def printable(text: str) -> str:
+    """Text for a terminal, lines and spacing kept: escape sequences, other controls and bidi overrides gone."""
+    return "\n".join(_remove_invisible(line) for line in text.split("\n"))
+
+
+def terminal_safe(line: str, limit: int = 0) -> str:
+    """One line fit for a terminal or log: escape sequences, controls and bidi overrides gone, optionally capped."""
+    cleaned = " ".join(_remove_invisible(line).split())
+    return shorten(cleaned, limit) if limit else cleaned
 
 
 def _unescape(text: str) -> str:
@@ -247,7 +290,9 @@ def _unescape(text: str) -> str:
 
 def _remove_invisible(text: str) -> str:
     text = ZERO_WIDTH.sub("", text)
-    return "".join(char for char in text if char.isspace() or unicodedata.category(char) != "Cc")
+    return "".join(
+        char for char in text if char.isspace() or (unicodedata.category(char) != "Cc" and char not in BIDI_CONTROLS)
+    )
 
 
 def _trim_url(url: str) -> str:

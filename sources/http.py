@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import http.client
 import logging
+import os
 import random
 import socket
 import sqlite3
 import ssl
+import stat
 import threading
 import time
 import weakref
@@ -228,9 +230,9 @@ class Http:
         error = None
         # `max_bytes` guards against what a server sends; a local file is as large as its owner made it.
         try:
-            content = path.read_bytes()
-        except OSError as exc:
-            error = f"cannot read {path}: {exc.strerror}"
+            content = read_regular_file(path)
+        except FetchError as exc:
+            error = str(exc)
         status = None if error else 200
         self._record(Transfer(url, status, len(content), time.monotonic() - started, False, False, 1, error))
         if error:
@@ -239,6 +241,33 @@ class Http:
 
     def _record(self, transfer: Transfer) -> None:
         self._pool.record(replace(transfer, source=self.source))
+
+
+def read_regular_file(path: Path) -> bytes:
+    """A regular file's bytes; a FIFO, device or folder is refused without blocking on it."""
+    try:
+        # O_NONBLOCK: opening a FIFO with no writer would otherwise wait forever.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as exc:
+        raise FetchError(f"cannot read {path}: {exc.strerror}") from None
+    with os.fdopen(fd, "rb") as handle:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise FetchError(f"cannot read {path}: not a regular file ({_file_kind(mode)})")
+        try:
+            return handle.read()
+        except OSError as exc:
+            raise FetchError(f"cannot read {path}: {exc.strerror}") from None
+
+
+def _file_kind(mode: int) -> str:
+    kinds = (
+        (stat.S_ISDIR, "a folder"),
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISCHR, "a device"),
+        (stat.S_ISBLK, "a device"),
+    )
+    return next((name for test, name in kinds if test(mode)), "a socket or special file")
 
 
 @dataclass(frozen=True)

@@ -12,12 +12,21 @@ import recurring_ical_events
 from icalendar.parser import Contentlines
 from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
 
+from aggregator import text
 from aggregator.instants import Duration, add_duration, parse_duration
 from aggregator.model import RawEvent
+from aggregator.text import first_line
 from aggregator.tomltable import Table
 from sources.base import SourceError, SourceResult, Span, resolve_url
 from sources.http import FetchError, Http
 
+# Occurrences kept per series within the span: a daily event over the feed's 13 months fits.
+MAX_OCCURRENCES = 1000
+MAX_PER_DAY = 4
+SUB_DAILY = frozenset({"SECONDLY", "MINUTELY", "HOURLY"})
+LABEL_LIMIT = 60
+# A series is expanded from its first occurrence on, so one starting centuries ago costs that many steps.
+FIRST_YEAR = 1900
 # Marks components whose DTSTART was UTC before X-WR-TIMEZONE rewrote it: their own zone is still unknown.
 _UTC_MARK = "X-TWIR-UTC"
 # Marks floating DTSTARTs: X-WR-TIMEZONE must not decide their zone (the README's one rule for floating times does).
@@ -56,34 +65,106 @@ def read_calendar(name: str, body: bytes) -> icalendar.Calendar:
     try:
         calendar = icalendar.Calendar.from_ical(body)
     except (ValueError, IndexError, KeyError) as exc:
-        raise SourceError(f"not a valid iCalendar file: {_first_line(exc)}") from None
+        raise SourceError(f"not a valid iCalendar file: {first_line(exc)}") from None
     if not isinstance(calendar, icalendar.Calendar) or calendar.name != "VCALENDAR":
         raise SourceError("not an iCalendar file (no VCALENDAR)")
     return calendar
 
 
 def parse_calendar(name: str, body: bytes, span: Span) -> SourceResult:
-    """Every occurrence overlapping the span, as raw events; bad events become warnings."""
+    """Every occurrence overlapping the span, as raw events; a bad event or series is skipped with a warning."""
     calendar = read_calendar(name, body)
     fallback = str(calendar.get("X-WR-TIMEZONE", "")).strip()
     components = calendar.walk("VEVENT")
-    written = _written_durations(body, len(components))
-    for component, duration in zip(components, written, strict=True):
-        _prepare(component, duration)
+    written = dict(zip(map(id, components), _written_durations(body, len(components)), strict=True))
+    zones = [component for component in calendar.subcomponents if component.name == "VTIMEZONE"]
     result = SourceResult()
-    query = recurring_ical_events.of(calendar, skip_bad_series=True)
-    # The span is inclusive; pad a day each side so zone shifts cannot push edge events out.
-    try:
-        occurrences = list(query.between(span.start - timedelta(days=1), span.end + timedelta(days=2)))
-    except Exception as exc:  # the library raises many types on malformed series
-        raise SourceError(f"cannot expand recurrences: {_first_line(exc)}") from None
-    for occurrence in occurrences:
+    for series in _series(calendar):
         try:
-            result.events.append(_raw_event(name, occurrence, fallback))
-        except (ValueError, TypeError, KeyError) as exc:
-            uid = occurrence.get("UID", "?")
-            result.warnings.append(f"{name}: skipped event {uid}: {_first_line(exc)}")
+            for component in series:
+                _prepare(component, written[id(component)])
+            occurrences = _occurrences(name, calendar, zones, series, span, result.warnings)
+        except Exception as exc:  # the library raises many types on a malformed event or series
+            result.warnings.append(f"{name}: skipped event {_label(series[0])}: {first_line(exc)}")
+            continue
+        for occurrence in occurrences:
+            try:
+                result.events.append(_raw_event(name, occurrence, fallback))
+            except (ValueError, TypeError, KeyError, OverflowError) as exc:
+                result.warnings.append(f"{name}: skipped event {_label(occurrence)}: {first_line(exc)}")
     return result
+
+
+def _series(calendar: icalendar.Calendar) -> list[list[icalendar.Component]]:
+    """The VEVENTs grouped by UID (a series with its moved instances), in file order; no UID stands alone."""
+    groups: dict[str, list[icalendar.Component]] = {}
+    alone: list[list[icalendar.Component]] = []
+    for component in calendar.walk("VEVENT"):
+        uid = str(component.get("UID", "")).strip()
+        if uid:
+            groups.setdefault(uid, []).append(component)
+        else:
+            alone.append([component])
+    return [*groups.values(), *alone]
+
+
+def _occurrences(
+    name: str,
+    calendar: icalendar.Calendar,
+    zones: list[icalendar.Component],
+    series: list[icalendar.Component],
+    span: Span,
+    warnings: list[str],
+) -> list[icalendar.Event]:
+    """One series' occurrences overlapping the span, at most MAX_OCCURRENCES; raises on a series it cannot read.
+
+    Frequencies above daily are refused before expansion: the rest is bounded by the span's days times MAX_PER_DAY.
+    """
+    for component in series:
+        problem = _unbounded(component)
+        if problem:
+            raise ValueError(problem)
+    # Expanded on its own, so a series the library cannot read costs only itself.
+    alone = icalendar.Calendar()
+    alone.update(calendar)
+    alone.subcomponents = [*zones, *series]
+    # The span is inclusive; pad a day each side so zone shifts cannot push edge events out.
+    found = recurring_ical_events.of(alone).between(span.start - timedelta(days=1), span.end + timedelta(days=2))
+    if len(found) > MAX_OCCURRENCES:
+        warnings.append(
+            f"{name}: event {_label(series[0])} repeats {len(found)} times in {span.start} to {span.end}, "
+            f"more than {MAX_OCCURRENCES}; kept the first {MAX_OCCURRENCES}"
+        )
+    return list(found[:MAX_OCCURRENCES])
+
+
+def _unbounded(component: icalendar.Component) -> str:
+    """Why a repeat rule would cost unbounded work (more often than daily, INTERVAL=0), else ""."""
+    rules = component.get("RRULE")
+    start = component.get("DTSTART")
+    if rules is not None and start is not None and start.dt.year < FIRST_YEAR:
+        return f"repeats from the year {start.dt.year}"
+    for rule in rules if isinstance(rules, list) else [rules] if rules is not None else []:
+        if not isinstance(rule, icalendar.vRecur):
+            return f"unreadable RRULE {text.terminal_safe(str(rule), LABEL_LIMIT)!r}"
+        frequency = str(rule.get("FREQ", [""])[0]).upper()
+        if frequency in SUB_DAILY:
+            return f"repeats {frequency.lower()}, more often than daily (refused)"
+        interval = rule.get("INTERVAL", [1])[0]
+        if not isinstance(interval, int) or interval < 1:
+            return f"RRULE INTERVAL={interval} is not a positive number"
+        per_day = 1
+        for part in ("BYHOUR", "BYMINUTE", "BYSECOND"):
+            per_day *= len(rule.get(part, [None]))
+        if per_day > MAX_PER_DAY:
+            return f"repeats {per_day} times a day (refused)"
+    return ""
+
+
+def _label(component: icalendar.Component) -> str:
+    """An event in a warning: its title, else its UID, shortened and safe for a terminal."""
+    title = text.terminal_safe(str(component.get("SUMMARY", "")), LABEL_LIMIT)
+    return repr(title or text.terminal_safe(str(component.get("UID", "?")), LABEL_LIMIT))
 
 
 def _raw_event(name: str, event: icalendar.Event, fallback: str) -> RawEvent:
@@ -249,8 +330,3 @@ def _is_utc(value: datetime) -> bool:
     return (
         value.tzinfo is not None and value.utcoffset() == timedelta(0) and _zone_name(value) in ("", "UTC", "Etc/UTC")
     )
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import icalendar
 
 from aggregator.model import Mode, Place, RawEvent
+from aggregator.text import first_line
 from aggregator.tomltable import Table
 from sources.base import SourceError, SourceResult, Span
 from sources.http import FetchError, Http
@@ -124,8 +125,8 @@ class LumaSource:
         """Add the entry's event if it is in the span; return what was wrong with it, if anything."""
         try:
             raw = self._api_event(entry)
-        except (ValueError, TypeError, KeyError) as exc:
-            return f"entry {_entry_id(entry)}: {_first_line(exc)}"
+        except (ValueError, TypeError, KeyError, OverflowError) as exc:
+            return f"entry {_entry_id(entry)}: {first_line(exc)}"
         if raw.key not in seen and _overlaps(raw, span):
             result.events.append(raw)
         seen.add(raw.key)
@@ -200,9 +201,9 @@ class LumaSource:
         for component in calendar.events:
             try:
                 raw = self._ics_event(component, calendar_name)
-            except (ValueError, TypeError, KeyError) as exc:
+            except (ValueError, TypeError, KeyError, OverflowError) as exc:
                 uid = component.get("UID", "?")
-                result.warnings.append(f"{self.name}: skipped Luma ICS event {uid}: {_first_line(exc)}")
+                result.warnings.append(f"{self.name}: skipped Luma ICS event {uid}: {first_line(exc)}")
                 continue
             if _overlaps(raw, span):
                 result.events.append(raw)
@@ -368,8 +369,3 @@ def _describe(data: Any) -> str:
             return f"message: {message.strip().splitlines()[0]}"
         return f"keys: {', '.join(sorted(data)[:6]) or 'none'}"
     return f"got a JSON {type(data).__name__}"
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__

@@ -14,9 +14,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from aggregator.model import Mode, RawEvent
+from aggregator.text import first_line
 from aggregator.tomltable import ConfigError, Table
 from sources.base import SourceError, SourceResult, Span
-from sources.http import Http
+from sources.http import FetchError, Http, read_regular_file
 
 MODES = tuple(mode.value for mode in Mode)
 
@@ -30,11 +31,9 @@ class ManualSource:
 
     def fetch(self, http: Http, span: Span) -> SourceResult:
         try:
-            text = self.path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise SourceError(f"{self.path}: file not found") from None
-        except OSError as exc:
-            raise SourceError(f"{self.path}: cannot read: {exc.strerror}") from None
+            text = read_regular_file(self.path).decode("utf-8")
+        except FetchError as exc:
+            raise SourceError(str(exc)) from None
         except UnicodeDecodeError:
             raise SourceError(f"{self.path}: not UTF-8 text") from None
         return parse_manual(self.name, text, Path(self.path.name))
@@ -77,6 +76,9 @@ def read_events(name: str, data: Mapping[str, Any], file: Path) -> SourceResult:
                 raise entry.error("id" if entry.has("id") else "url", f"duplicate id {raw.key!r}")
         except ConfigError as exc:
             result.warnings.append(f"{name}: {exc}")
+            continue
+        except (ValueError, TypeError, OverflowError) as exc:
+            result.warnings.append(f"{name}: {file}: {entry.where}: {first_line(exc)}")
             continue
         keys.add(raw.key)
         result.events.append(raw)

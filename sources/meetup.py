@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 import icalendar
 
 from aggregator.model import Mode, Place, RawEvent
+from aggregator.text import first_line
 from aggregator.tomltable import Table
 from sources import jsonld
 from sources.base import SourceError, SourceResult, Span
@@ -257,8 +258,8 @@ class MeetupSource:
                 if not isinstance(node, dict):
                     raise ValueError("edge has no node")
                 raw = _meetup_event(self.name, self.group, home, node, _first(node.get("venues")), "")
-            except (ValueError, TypeError) as exc:
-                result.warnings.append(f"{self.name}: skipped API event #{index + 1}: {_first_line(exc)}")
+            except (ValueError, TypeError, OverflowError) as exc:
+                result.warnings.append(f"{self.name}: skipped API event #{index + 1}: {first_line(exc)}")
                 continue
             last_day = _day(raw.start)
             if _overlaps(raw, span):
@@ -337,7 +338,7 @@ def parse_events_page(name: str, group: GroupUrl, body: bytes, span: Span) -> So
         try:
             state = _apollo_state(finder.text)
         except ValueError as exc:
-            problem = f"__NEXT_DATA__ is not valid JSON ({_first_line(exc)})"
+            problem = f"__NEXT_DATA__ is not valid JSON ({first_line(exc)})"
         else:
             result = _apollo_result(name, group, state, span) if state is not None else None
             if result is not None:
@@ -404,8 +405,8 @@ def _apollo_result(name: str, group: GroupUrl, state: dict[str, Any], span: Span
             home = _Home.of(_resolve(state, node.get("group")))
             venue = _resolve(state, node.get("venue")) or _resolve(state, _first(node.get("venues")))
             raw = _meetup_event(name, group, home, node, venue, key.removeprefix("Event:"))
-        except (ValueError, TypeError) as exc:
-            result.warnings.append(f"{name}: skipped meetup event {key}: {_first_line(exc)}")
+        except (ValueError, TypeError, OverflowError) as exc:
+            result.warnings.append(f"{name}: skipped meetup event {key}: {first_line(exc)}")
             continue
         ours = home.urlname.lower() in ("", owner) and _link_group(raw.url) in ("", owner)
         # One event can sit in the cache under two keys (`Event:1` and `Event:1!chp`).
@@ -618,7 +619,7 @@ def signed_jwt(credentials: Credentials) -> str:
     try:
         return jwt.encode(claims, _private_key(credentials), algorithm="RS256", headers=headers)
     except (ValueError, TypeError, jwt.PyJWTError) as exc:
-        raise SourceError(f"cannot sign the Meetup JWT with the private key: {_first_line(exc)}") from None
+        raise SourceError(f"cannot sign the Meetup JWT with the private key: {first_line(exc)}") from None
 
 
 def _private_key(credentials: Credentials) -> str:
@@ -719,8 +720,3 @@ def _overlaps(raw: RawEvent, span: Span) -> bool:
     """The event's local days touch the span, give or take a day."""
     last = _day(raw.end) if raw.end is not None else _day(raw.start)
     return _day(raw.start) <= span.end + SLACK and last >= span.start - SLACK
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__

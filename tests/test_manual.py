@@ -137,7 +137,7 @@ def test_not_toml_or_wrong_shape_is_a_source_error(text: str, message: str) -> N
 
 
 def test_missing_file_is_a_source_error(tmp_path: Path) -> None:
-    with pytest.raises(SourceError, match=r"manual\.toml: file not found$"):
+    with pytest.raises(SourceError, match=r"manual\.toml: No such file or directory$"):
         ManualSource("hand", tmp_path / "manual.toml").fetch(Http(), SPAN)
 
 
