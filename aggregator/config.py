@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -13,6 +14,8 @@ from sources.base import Source
 from sources.http import HttpSettings, http_settings_from_table
 
 DEFAULT_STATES = ("US", "CA", "AU")
+# Ten years: more is a typo, and date arithmetic near the ends of the calendar overflows.
+MAX_DAYS = 3650
 # Where the store and the HTTP cache live by default, next to the config file.
 STATE_DIR = ".twir-events"
 
@@ -54,6 +57,14 @@ class HealthSettings:
 
 
 @dataclass(frozen=True)
+class Limits:
+    """Bounds on one run's work: events kept per source, and wall-clock seconds for the whole run."""
+
+    events_per_source: int = 5000
+    run_seconds: float = 900.0
+
+
+@dataclass(frozen=True)
 class ScheduleSettings:
     """When `twir-events schedule` refreshes (a crontab expression, in UTC unless `timezone` says otherwise)."""
 
@@ -75,6 +86,7 @@ class Config:
     http: HttpSettings = field(default_factory=HttpSettings)
     health: HealthSettings = field(default_factory=HealthSettings)
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
+    limits: Limits = field(default_factory=Limits)
     curation: Path | None = None
     sources: tuple[SourceSpec, ...] = ()
     # The published folder's public address (ends in "/"); "" when unset, and then the page has no subscribe links.
@@ -93,12 +105,12 @@ def load_config(path: Path) -> Config:
     base = path.parent
 
     issue = root.table("issue", {})
-    weeks = issue.int("weeks", 4, minimum=1)
+    weeks = issue.int("weeks", 4, minimum=1, maximum=52)
     states = tuple(code.upper() for code in issue.strings("states", list(DEFAULT_STATES)))
     issue.finish()
 
     output = root.table("output", {})
-    output_dir = base / output.str("dir", "public")
+    output_dir = _output_dir(output, base)
     base_url = _base_url(output)
     output.finish()
 
@@ -107,9 +119,9 @@ def load_config(path: Path) -> Config:
     feed = FeedSettings(
         name=feed_table.str("name", defaults.name),
         description=feed_table.str("description", defaults.description),
-        past_days=feed_table.int("past_days", defaults.past_days, minimum=0),
-        future_days=feed_table.int("future_days", defaults.future_days, minimum=1),
-        refresh=feed_table.str("refresh", defaults.refresh),
+        past_days=feed_table.int("past_days", defaults.past_days, minimum=0, maximum=MAX_DAYS),
+        future_days=feed_table.int("future_days", defaults.future_days, minimum=1, maximum=MAX_DAYS),
+        refresh=_duration(feed_table, "refresh", defaults.refresh),
     )
     feed_table.finish()
 
@@ -120,6 +132,7 @@ def load_config(path: Path) -> Config:
     http = http_settings_from_table(root.table("http", {}), default_cache=f"{STATE_DIR}/http-cache.sqlite")
     health = _health(root.table("health", {}))
     schedule = _schedule(root.table("schedule", {}))
+    limits = _limits(root.table("limits", {}))
 
     curation_table = root.table("curation", {})
     curation = curation_table.str("path", "")
@@ -138,6 +151,7 @@ def load_config(path: Path) -> Config:
         http=http,
         health=health,
         schedule=schedule,
+        limits=limits,
         curation=base / curation if curation else None,
         sources=tuple(specs),
         base_url=base_url,
@@ -165,12 +179,51 @@ def _health(table: Table) -> HealthSettings:
     if not 0 < max_drop <= 1:
         raise table.error("max_drop", f"expected a share between 0 and 1, got {max_drop:g}")
     health = HealthSettings(
-        stale_after_hours=table.float("stale_after_hours", defaults.stale_after_hours),
+        stale_after_hours=table.float(
+            "stale_after_hours", defaults.stale_after_hours, minimum=0, maximum=24 * MAX_DAYS
+        ),
         max_drop=max_drop,
-        min_events=table.int("min_events", defaults.min_events, minimum=1),
+        min_events=table.int("min_events", defaults.min_events, minimum=1, maximum=1_000_000),
     )
     table.finish()
     return health
+
+
+def _output_dir(table: Table, base: Path) -> Path:
+    """The output folder: never `/`, a home folder, the config's own folder or one above it, nor a file."""
+    folder = (base / table.str("dir", "public")).resolve()
+    home = folder in (Path.home().resolve(), Path("/root")) or folder.parent == Path("/home")
+    if folder == Path(folder.anchor) or home:
+        raise table.error("dir", f"refusing to write the outputs into {folder}: pick a folder of their own")
+    if folder == base or folder in base.parents:
+        raise table.error("dir", f"{folder} holds the config file; pick a folder of its own, such as public")
+    if folder.exists() and not folder.is_dir():
+        raise table.error("dir", f"{folder} is a file, not a folder")
+    return folder
+
+
+def _duration(table: Table, key: str, default: str) -> str:
+    """An RFC 5545 duration such as PT6H, checked so the feed never carries one readers reject."""
+    from icalendar import vDuration
+
+    value = table.str(key, default)
+    try:
+        parsed = vDuration.from_ical(value)  # type: ignore[no-untyped-call]  # icalendar leaves it unannotated
+    except ValueError:
+        raise table.error(key, f"expected a duration like PT6H, got {value!r}") from None
+    if not isinstance(parsed, timedelta) or parsed <= timedelta(0):
+        raise table.error(key, f"expected a positive duration like PT6H, got {value!r}")
+    return value
+
+
+def _limits(table: Table) -> Limits:
+    defaults = Limits()
+    limits = Limits(
+        events_per_source=table.int("events_per_source", defaults.events_per_source, minimum=1, maximum=1_000_000),
+        run_seconds=table.float("run_seconds", defaults.run_seconds, minimum=10, maximum=86_400),
+    )
+    table.finish()
+    return limits
 
 
 def _schedule(table: Table) -> ScheduleSettings:
@@ -188,7 +241,9 @@ def _schedule(table: Table) -> ScheduleSettings:
     schedule = ScheduleSettings(
         cron=cron,
         timezone=zone,
-        misfire_grace_seconds=table.int("misfire_grace_seconds", defaults.misfire_grace_seconds, minimum=1),
+        misfire_grace_seconds=table.int(
+            "misfire_grace_seconds", defaults.misfire_grace_seconds, minimum=1, maximum=7 * 86_400
+        ),
     )
     table.finish()
     return schedule

@@ -119,7 +119,7 @@ def run_job(
     curation = _curation(config)
     with run_lock(config), Store(config.store_path) as store:
         span = fetch_span(config, issue_date)
-        collected = collect(config.sources, http, span, on_done=on_done)
+        collected = collect(config.sources, http, span, on_done=on_done, max_events=config.limits.events_per_source)
         covered = (max(span.start, now.date()), span.end)
         outcomes = [settle(store, run, config.health, covered, now) for run in collected.runs]
         rendered = render(config, store, issue_date, now, curation)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import math
 import tomllib
 from collections.abc import Mapping
 from datetime import date, datetime
@@ -66,15 +67,32 @@ class Table:
         value: builtins.str = self._get(key, default, builtins.str, "a string")
         return value
 
-    def int(self, key: builtins.str, default: Any = _MISSING, minimum: int | None = None) -> int:
+    def int(
+        self, key: builtins.str, default: Any = _MISSING, minimum: int | None = None, maximum: int | None = None
+    ) -> int:
         value: int = self._get(key, default, int, "an integer")
         if minimum is not None and value < minimum:
             raise self.error(key, f"must be at least {minimum}, got {value}")
+        if maximum is not None and value > maximum:
+            raise self.error(key, f"must be at most {maximum}, got {value}")
         return value
 
-    def float(self, key: builtins.str, default: Any = _MISSING) -> float:
-        value = self._get(key, default, (int, float), "a number")
-        return float(value)
+    def float(
+        self,
+        key: builtins.str,
+        default: Any = _MISSING,
+        minimum: builtins.float | None = None,
+        maximum: builtins.float | None = None,
+    ) -> builtins.float:
+        """A finite number (NaN and infinities are refused), optionally within [minimum, maximum]."""
+        value = builtins.float(self._get(key, default, (int, builtins.float), "a number"))
+        if not math.isfinite(value):
+            raise self.error(key, f"expected a finite number, got {value}")
+        if minimum is not None and value < minimum:
+            raise self.error(key, f"must be at least {minimum:g}, got {value:g}")
+        if maximum is not None and value > maximum:
+            raise self.error(key, f"must be at most {maximum:g}, got {value:g}")
+        return value
 
     def bool(self, key: builtins.str, default: Any = _MISSING) -> bool:
         value: bool = self._get(key, default, bool, "true or false")

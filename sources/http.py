@@ -40,6 +40,8 @@ if TYPE_CHECKING:
 MB = 1024 * 1024
 DEFAULT_CONTACT = "https://github.com/twir-events/twir-events"
 CHUNK = 64 * 1024
+# No single request setting may exceed an hour: beyond that it is a typo that would stall the run.
+MAX_SECONDS = 3600.0
 # Cached entries expire at once so every request revalidates (or refetches when there is no validator);
 # a zero expiry would make requests-cache drop bodies without validators, leaving stale-if-error nothing.
 EXPIRE_AT_ONCE = timedelta(microseconds=1)
@@ -657,11 +659,11 @@ def http_settings_from_table(table: Table, default_cache: str = "") -> HttpSetti
         timeout_connect=_number(table, "timeout_connect", defaults.timeout_connect, positive=True),
         timeout_read=_number(table, "timeout_read", defaults.timeout_read, positive=True),
         deadline=_number(table, "deadline", defaults.deadline, positive=True),
-        retries=table.int("retries", defaults.retries, minimum=0),
+        retries=table.int("retries", defaults.retries, minimum=0, maximum=10),
         backoff=_number(table, "backoff", defaults.backoff, positive=False),
         max_wait=_number(table, "max_wait", defaults.max_wait, positive=False),
-        max_bytes=table.int("max_bytes", defaults.max_bytes, minimum=1),
-        per_host=table.int("per_host", defaults.per_host, minimum=1),
+        max_bytes=table.int("max_bytes", defaults.max_bytes, minimum=1, maximum=1024 * MB),
+        per_host=table.int("per_host", defaults.per_host, minimum=1, maximum=64),
         host_limits=_host_limits(table),
         cache=table.file.parent / cache if cache else None,
     )
@@ -670,7 +672,8 @@ def http_settings_from_table(table: Table, default_cache: str = "") -> HttpSetti
 
 
 def _number(table: Table, key: str, default: float, *, positive: bool) -> float:
-    value = table.float(key, default)
+    """Seconds: finite, at most an hour, and above 0 when `positive`."""
+    value = table.float(key, default, maximum=MAX_SECONDS)
     if value < 0 or (positive and value == 0):
         raise table.error(key, f"must be {'greater than' if positive else 'at least'} 0, got {value:g}")
     return value
@@ -684,7 +687,7 @@ def _host_limits(table: Table) -> dict[str, int]:
             raise limits.error(host, f'quote host names that contain dots, as in "{_dotted(host, value)}" = 2')
         if not host or any(c in host for c in "/: "):
             raise limits.error(host, f"expected a bare host name like www.meetup.com, got {host!r}")
-        result[host.lower()] = limits.int(host, minimum=1)
+        result[host.lower()] = limits.int(host, minimum=1, maximum=64)
     limits.finish()
     return result
 

@@ -222,3 +222,40 @@ def test_a_source_that_is_not_a_regular_file_fails_alone(
     assert code == 0, err
     assert "Rust Cologne" in out
     assert f"not a regular file (a {'FIFO' if kind == 'fifo' else 'device'})" in err
+
+
+@pytest.mark.parametrize(
+    ("extra", "key", "what"),
+    [
+        ("[http]\ndeadline = nan\n", "deadline", "finite"),
+        ("[http]\ntimeout_read = inf\n", "timeout_read", "finite"),
+        ("[http]\ndeadline = 1e9\n", "deadline", "at most"),
+        ("[issue]\nweeks = 100000\n", "weeks", "at most"),
+        ("[feed]\nfuture_days = 99999999\n", "future_days", "at most"),
+        ("[feed]\nrefresh = 'six hours'\n", "refresh", "duration"),
+        ("[limits]\nrun_seconds = -1\n", "run_seconds", "at least"),
+        ("[health]\nstale_after_hours = nan\n", "stale_after_hours", "finite"),
+    ],
+)
+def test_config_numbers_are_range_checked(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, extra: str, key: str, what: str
+) -> None:
+    config = manual_config(tmp_path, MANUAL_GOOD, extra)
+    code, _, err = cli(capsys, "run", "--config", str(config), "--date", ISSUE)
+    assert code == 2
+    [line] = err.splitlines()
+    assert key in line and what in line
+
+
+@pytest.mark.parametrize("where", ["/", "home", "file", "config folder"])
+def test_an_output_dir_that_is_no_folder_of_its_own_is_refused(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, where: str
+) -> None:
+    (tmp_path / "afile").write_text("x")
+    target = {"/": "/", "home": str(Path.home()), "file": "afile", "config folder": "."}[where]
+    config = manual_config(tmp_path, MANUAL_GOOD)
+    config.write_text(config.read_text().replace('dir = "public"', f"dir = {json.dumps(target)}"))
+    code, _, err = cli(capsys, "run", "--config", str(config), "--date", ISSUE)
+    assert code == 2
+    [line] = err.splitlines()
+    assert "[output].dir" in line
