@@ -17,7 +17,7 @@ from aggregator.model import Event
 from aggregator.regions import REGIONS
 from aggregator.window import Window
 from output.ics import Revision, render_feed, slug, uid
-from output.markdown import clean_text, organizer_text, title_text, web_url
+from output.markdown import clean_text, needs_place, organizer_text, title_text, web_url
 
 MISSING_BASE_URL = (
     "[output] base_url is not set, so index.html has no subscribe links: "
@@ -99,6 +99,7 @@ def render_site(
     revisions: Mapping[str, Revision],
 ) -> dict[str, bytes]:
     """`index.html` plus `events/<uid>.ics` for every listed event, keyed by path in the output folder."""
+    uids = uids_of(revisions)
     files = {
         "index.html": render_page(
             window,
@@ -108,12 +109,12 @@ def render_site(
             description=description,
             states=states,
             updated=last_change(revisions),
-            uids=uids_of(revisions),
+            uids=uids,
         )
     }
-    listed = {event.key: event for _, events in sections for event in events}
+    listed = {event.key: event for events in public_sections(sections, states).values() for event in events}
     for event in listed.values():
-        files[event_path(event, uids_of(revisions).get(event.key, ""))] = render_feed(
+        files[event_path(event, uids.get(event.key, ""))] = render_feed(
             [event],
             name=f"{name}: {title_text(event.title)}",
             description=description,
@@ -138,7 +139,7 @@ def render_page(
     """The page: every region in TWiR's order (empty ones too, so a shared filter link never breaks)."""
     from jinja2 import Environment, PackageLoader, StrictUndefined
 
-    by_name = dict(sections)
+    by_name = public_sections(sections, states)
     regions = [
         Region(
             region,
@@ -172,6 +173,11 @@ def render_page(
         "base-uri 'none'; form-action 'none'",
     )
     return page.encode("utf-8")
+
+
+def public_sections(sections: Sequence[tuple[str, Sequence[Event]]], states: Collection[str]) -> dict[str, list[Event]]:
+    """The block's regions as readers see them: no "Other" section, no event the editor has yet to place."""
+    return {name: [e for e in events if not needs_place(e, states)] for name, events in sections if name in REGIONS}
 
 
 def listing(event: Event, states: Collection[str], feed_uid: str = "") -> Listing:

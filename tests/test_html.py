@@ -119,16 +119,23 @@ def test_regions_follow_the_block_with_every_region_present_and_review_items_lef
         make_event("Berlin late", day + timedelta(days=3)),
         make_event("Berlin early", day),
         make_event("Nowhere", day, country="", city="", zone="UTC"),
+        make_event("Unplaced in Europe", day, country="", city="", zone="Europe/Berlin"),
     ]
     sections = group(events, STATES)
     assert UNPLACED in dict(sections), "the unplaced event is a review item"
+    assert "Unplaced in Europe" in [event.title for event in dict(sections)["Europe"]], "needs a place"
     found = listings(parse(page(events)))
     assert list(found) == [region.lower().replace(" ", "-") for region in REGIONS]
     assert found["virtual"] == ["Paris hybrid", "Online talk"]
     assert found["europe"] == ["Berlin early", "Paris hybrid", "Berlin late"]
     assert found["asia"] == ["Tokyo meetup"]
     assert found["africa"] == []
-    assert "Nowhere" not in {title for titles in found.values() for title in titles}
+    shown = {title for titles in found.values() for title in titles}
+    assert "Nowhere" not in shown and "Unplaced in Europe" not in shown, "review items stay off the page"
+    files = render_site(
+        WINDOW, sections, base_url=BASE, name="n", description="d", refresh="PT6H", states=STATES, revisions={}
+    )
+    assert len(files) == 1 + 5, "one .ics per event on the page, none for the review items"
 
 
 def test_dates_times_places_and_organizers_as_printed() -> None:
