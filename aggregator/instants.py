@@ -69,10 +69,15 @@ def add_duration(start: date | datetime, duration: Duration) -> date | datetime:
 
 
 def unambiguous(value: datetime) -> bool:
-    """False for a local time the zone repeats (fall back) or skips (spring forward): it names no single instant."""
+    """False for a local time the zone repeats or skips, or that ends such a stretch: it names no single instant.
+
+    The end of a repeated or skipped hour (03:00 after a 02:00-03:00 change) is one instant by the zone database,
+    but readers break the tie at a change's edge differently (ical.js takes the offset before it).
+    """
     if value.tzinfo is None:
         return True
-    return value.replace(fold=1 - value.fold).utcoffset() == value.utcoffset()
+    edge = value - timedelta(seconds=1)
+    return all(moment.replace(fold=1 - moment.fold).utcoffset() == moment.utcoffset() for moment in (value, edge))
 
 
 def _absolute(later: datetime, earlier: datetime) -> timedelta:

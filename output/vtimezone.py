@@ -23,12 +23,17 @@ LOOKAHEAD = timedelta(days=800)
 
 @dataclass(frozen=True)
 class Change:
-    """One transition: its instant, the offsets either side, and whether it starts daylight time."""
+    """One transition: its instant and the offsets either side."""
 
     at: datetime
     before: timedelta
     after: timedelta
-    daylight: bool
+
+    @property
+    def daylight(self) -> bool:
+        """Clocks go forward. Not the database's DST flag: readers resolve repeated hours by DAYLIGHT/STANDARD,
+        and Morocco's and Ireland's negative DST would make them pick the wrong side."""
+        return self.after > self.before
 
     @property
     def onset(self) -> datetime:
@@ -49,24 +54,25 @@ def vtimezone(tzid: str, first: datetime, last: datetime) -> Timezone:
         start = first.astimezone(zone)
         offset = start.utcoffset() or timedelta(0)
         epoch = datetime(1970, 1, 1, tzinfo=UTC) - offset
-        changes = [Change(epoch, offset, offset, bool(start.dst())), *changes]
-    groups: dict[tuple[bool, timedelta, timedelta], list[Change]] = {}
+        changes = [Change(epoch, offset, offset), *changes]
+    groups: dict[tuple[timedelta, timedelta], list[Change]] = {}
     for change in changes:
-        groups.setdefault((change.daylight, change.before, change.after), []).append(change)
+        groups.setdefault((change.before, change.after), []).append(change)
     component = Timezone()
     component.add("tzid", tzid)
-    for (daylight, before, after), members in sorted(groups.items(), key=lambda item: item[1][0].at):
+    for (before, after), members in sorted(groups.items(), key=lambda item: item[1][0].at):
         covered = [change.onset for change in members if change.at <= last]
         if not covered:
             continue
-        observance = TimezoneDaylight() if daylight else TimezoneStandard()
+        observance = TimezoneDaylight() if members[0].daylight else TimezoneStandard()
         observance.add("dtstart", covered[0])
         # A rule that also holds for the changes after the span keeps the zone right for readers that cache it.
         rule = yearly_rule([change.onset for change in members], (last + LOOKAHEAD + before).replace(tzinfo=None))
         if rule is not None:
             observance.add("rrule", rule)
         else:
-            for onset in covered[1:]:
+            # DTSTART repeated as the first RDATE: ical.js and libical ignore DTSTART when RDATEs are present.
+            for onset in covered if len(covered) > 1 else ():
                 observance.add("rdate", onset)
         observance.add("tzoffsetfrom", before)
         observance.add("tzoffsetto", after)
@@ -75,7 +81,7 @@ def vtimezone(tzid: str, first: datetime, last: datetime) -> Timezone:
 
 
 def transitions(zone: ZoneInfo, start: datetime, end: datetime) -> list[Change]:
-    """Every change of offset or DST flag between two UTC instants, found to the second."""
+    """Every change of offset between two UTC instants, found to the second."""
     changes = []
     moment = start
     state = _state(zone, moment)
@@ -91,7 +97,7 @@ def transitions(zone: ZoneInfo, start: datetime, end: datetime) -> list[Change]:
                     low = middle
                 else:
                     high = middle
-            changes.append(Change(high, state[0], after[0], after[1]))
+            changes.append(Change(high, state, after))
             state = after
         moment = later
     return changes
@@ -134,6 +140,5 @@ def _nth_weekday(year: int, month: int, weekday: int, nth: int) -> int:
     return first + 7 * (nth - 1)
 
 
-def _state(zone: ZoneInfo, moment: datetime) -> tuple[timedelta, bool]:
-    local = moment.astimezone(zone)
-    return local.utcoffset() or timedelta(0), bool(local.dst())
+def _state(zone: ZoneInfo, moment: datetime) -> timedelta:
+    return moment.astimezone(zone).utcoffset() or timedelta(0)

@@ -1,0 +1,76 @@
+"""VTIMEZONEs checked hour by hour against the zone database, through two independent VTIMEZONE interpreters."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from dateutil import tz as dateutil_tz
+
+from aggregator.instants import unambiguous
+from output.vtimezone import vtimezone
+from tests.readers import icaljs_instants
+
+FIRST = datetime(2026, 1, 1, tzinfo=UTC)
+LAST = datetime(2027, 6, 30, tzinfo=UTC)
+ZONES = [
+    "Europe/Berlin",
+    "Africa/Casablanca",
+    "Africa/El_Aaiun",
+    "Asia/Gaza",
+    "America/Vancouver",
+    "America/New_York",
+    "America/Santiago",
+    "Australia/Lord_Howe",
+    "Pacific/Chatham",
+    "Europe/Dublin",
+    "Asia/Kolkata",
+]
+
+
+@pytest.mark.parametrize("name", ZONES)
+def test_every_hour_of_the_span_has_the_databases_offset(name: str) -> None:
+    data = vtimezone(name, FIRST, LAST).to_ical()
+    assert b"COMMENT" not in data
+    read = dateutil_tz.tzical(io.StringIO(data.decode())).get(name)
+    zone = ZoneInfo(name)
+    hours = [FIRST + timedelta(hours=hour) for hour in range(int((LAST - FIRST) / timedelta(hours=1)) + 1)]
+    for moment in hours:
+        expected = moment.astimezone(zone).utcoffset()
+        assert moment.astimezone(read).utcoffset() == expected, f"dateutil: {name} at {moment:%Y-%m-%d %H:%M}Z"
+    # ical.js as it reads DTSTART;TZID=...: each wall time the feed may publish (a repeated hour goes out in UTC).
+    local = [moment.astimezone(zone) for moment in hours]
+    published = [moment for moment, wall in zip(hours, local, strict=True) if unambiguous(wall)]
+    walls = [wall.strftime("%Y-%m-%dT%H:%M:%S") for wall in local if unambiguous(wall)]
+    for moment, read_back in zip(published, icaljs_instants(data, walls), strict=True):
+        assert read_back == moment, f"ical.js: {name} at {moment:%Y-%m-%d %H:%M}Z"
+
+
+def test_onsets_are_local_times_before_the_change_and_rules_are_compact() -> None:
+    berlin = vtimezone("Europe/Berlin", FIRST, LAST).to_ical().decode()
+    # 02:00 CET is when clocks jump to 03:00 CEST (RFC 5545: the onset in the offset it changes from).
+    assert "BEGIN:DAYLIGHT\r\nDTSTART:20260329T020000\r\nRRULE:FREQ=YEARLY;BYDAY=-1SU;BYMONTH=3\r\n" in berlin
+    assert "BEGIN:STANDARD\r\nDTSTART:20251026T030000\r\nRRULE:FREQ=YEARLY;BYDAY=-1SU;BYMONTH=10\r\n" in berlin
+    assert "RDATE" not in berlin
+    assert len(berlin) < 400, "two observances, not decades of RDATEs"
+    casablanca = vtimezone("Africa/Casablanca", FIRST, LAST).to_ical().decode()
+    # tzdata 2026: Ramadan 2026 (+00 from 15 February to 22 March), then +00 for good from 20 September.
+    # Clocks going back is a STANDARD change, as readers expect of a repeated hour; no yearly rule fits.
+    standard = casablanca.split("BEGIN:STANDARD")[1].split("END:STANDARD")[0]
+    assert "DTSTART:20260215T030000\r\nRDATE:20260215T030000\r\nRDATE:20260920T0" in standard
+    assert "RDATE:20260322T020000" in casablanca.split("BEGIN:DAYLIGHT")[1]
+    assert "RRULE" not in casablanca
+    kolkata = vtimezone("Asia/Kolkata", FIRST, LAST).to_ical().decode()
+    assert kolkata.count("BEGIN:STANDARD") == 1 and "DTSTART:19700101T000000" in kolkata
+
+
+def test_a_later_span_starts_later_and_a_rule_change_ends_the_rule() -> None:
+    later = vtimezone("Europe/Berlin", datetime(2027, 1, 10, tzinfo=UTC), datetime(2027, 2, 1, tzinfo=UTC))
+    body = later.to_ical().decode()
+    assert "DTSTART:20261025T030000" in body, "the change in force at the span's start"
+    assert "2025" not in body and "DAYLIGHT" not in body
+    # Vancouver keeps daylight time from March 2026 (tzdata 2026): no yearly rule may claim more changes.
+    vancouver = vtimezone("America/Vancouver", datetime(2025, 12, 1, tzinfo=UTC), LAST).to_ical().decode()
+    assert "RRULE" not in vancouver and "DTSTART:20260308T020000" in vancouver
