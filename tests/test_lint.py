@@ -1060,6 +1060,13 @@ def test_online_rooms_and_meetup_series_may_recur_on_one_link() -> None:
     assert check(block(("Virtual", lines))).problems == []
     pasted = block(("Virtual", lines)).replace(zoom, "https://luma.com/f2hnzrug")
     assert [p.code for p in check(pasted).problems] == ["reused-link"]
+    # A series' own page may serve several dates of one event, not two different events.
+    page = "https://tokio.example/reading-club"
+    assert check(block(("Virtual", room("2026-08-21", page) + room("2026-08-28", page)))).problems == []
+    other = room("2026-08-28", page)[0], f"    * [**Other**]({page})"
+    assert [p.code for p in check(block(("Virtual", room("2026-08-21", page) + list(other)))).problems] == [
+        "reused-link"
+    ]
 
 
 def test_hybrid_needs_its_place_and_cosmetic_findings_say_so() -> None:
