@@ -15,7 +15,7 @@ from aggregator.config import Config, HealthSettings
 from aggregator.curation import Curation, CurationResult, load_curation
 from aggregator.diff import ISSUE_INTERVAL, DiffError, IssueDiff, diff_issues, diff_json_for_run
 from aggregator.merge import MergeResult, PossibleDuplicate, merge
-from aggregator.model import Event
+from aggregator.model import Event, Mode
 from aggregator.pipeline import (
     Collected,
     Issue,
@@ -69,7 +69,8 @@ class Rendered:
 
 @dataclass(frozen=True)
 class Review:
-    """What the editor should look at: doubtful pairs, the merges made (to audit), events with no place to print."""
+    """What the editor should look at: doubtful pairs, the merges made (to audit), events attended in person
+    whose place was not found (printed as the source wrote it, or left out of the block when it wrote none)."""
 
     possible: list[PossibleDuplicate]
     merges: list[dict[str, object]]
@@ -274,7 +275,8 @@ def render(config: Config, store: Store, issue_date: date, now: datetime, curati
     store.save_issue(issue_date, issue.events, now)
     health = store.source_health(now)
     block = render_block(issue.window, issue.sections, config.states)
-    review = Review(possible, merged.merges(), [e for e in issue.events if needs_place(e, config.states)])
+    unplaced = [e for e in issue.events if e.mode is not Mode.VIRTUAL and not e.place]
+    review = Review(possible, merged.merges(), unplaced)
     files = _files(config, block, issue, feed_events, plan, review, curated, health, diff)
     return Rendered(block, issue, files, possible, curated, health, review.needs_place)
 
@@ -330,6 +332,7 @@ def _files(
                         "date": e.first_day.isoformat(),
                         "location": e.location,
                         "url": e.url,
+                        "in_block": not needs_place(e, config.states),
                     }
                     for e in review.needs_place
                 ],

@@ -573,6 +573,24 @@ def _nearest_city(latitude: float, longitude: float) -> _City | None:
     return min(near, key=lambda c: _distance_km(latitude, longitude, c.latitude, c.longitude), default=None)
 
 
+def _city_at(latitude: float, longitude: float, country: str) -> _City | None:
+    """The city a venue is in: the biggest within a district's reach (Berlin, not its district Mitte), else the
+    nearest within a city's width; only in the venue's stated country."""
+    row, column = math.floor(latitude), math.floor(longitude)
+    cells = (_grid().get((row + dy, column + dx), ()) for dy in (-1, 0, 1) for dx in (-1, 0, 1))
+    near = [
+        (distance, city)
+        for cell in cells
+        for city in cell
+        if (not country or city.country == country)
+        and (distance := _distance_km(latitude, longitude, city.latitude, city.longitude)) <= _SAME_CITY_KM
+    ]
+    central = [city for distance, city in near if distance <= _DISTRICT_KM]
+    if central:
+        return max(central, key=lambda city: city.population)
+    return min(near, key=lambda pair: pair[0])[1] if near else None
+
+
 def _zone_near(place: Place, country: str) -> str:
     """The zone of the nearest city to a venue's coordinates, trusted only inside the venue's stated country."""
     if place.latitude is None or place.longitude is None or not country:
@@ -586,13 +604,17 @@ def complete(place: Place) -> Place:
     """Normalize a structured place (country to alpha-2, state to its code) and fill zone and coordinates."""
     country = country_code(place.country)
     state, country = _state_code(place.state, country)
-    city = _venue_city(place.city.strip(), country, state, place.latitude, place.longitude)
+    name = place.city.strip()
+    city = _venue_city(name, country, state, place.latitude, place.longitude)
+    if not name and place.latitude is not None and place.longitude is not None:
+        # The source names no city: the gazetteer's city at the venue's coordinates is printed.
+        city = _city_at(place.latitude, place.longitude, country)
     if city is not None:
         country = country or city.country
         state = state or city.state
     zone = city.timezone if city else (_zone_near(place, country) or _country_timezone(country))
     return Place(
-        city=place.city.strip(),
+        city=name or (city.name if city else ""),
         state=state,
         country=country,
         timezone=place.timezone or zone,

@@ -12,6 +12,7 @@ from aggregator.job import JobResult, stale_sources
 from aggregator.store import SourceHealth
 from aggregator.text import printable, terminal_safe
 from output.html import EVENTS_DIR
+from output.markdown import needs_place
 
 # `status` exit codes, for monitoring checks.
 STATUS_OK, STATUS_DEGRADED, STATUS_DOWN = 0, 1, 3
@@ -39,8 +40,12 @@ def run_summary(result: JobResult, health: HealthSettings, output_dir: Path) -> 
         lines += [f"  {p.first} ~ {p.second}: {p.reason}" for p in pairs]
     unplaced = result.rendered.needs_place
     if unplaced:
-        lines.append(f"no place to print ({len(unplaced)}), left out of the block: set one in the curation file:")
-        lines += [f"  {e.key}: {e.first_day.isoformat()} {e.title!r}" for e in unplaced]
+        lines.append(f"no place found ({len(unplaced)}), set one in the curation file:")
+        lines += [
+            f"  {e.key}: {e.first_day.isoformat()} {e.title!r}"
+            + (" (left out of the block)" if needs_place(e, ()) else "")
+            for e in unplaced
+        ]
     lines += [f"curation: {rule}" for rule in result.rendered.curation.unused_rules]
     changed = [path.relative_to(output_dir).as_posix() for path, did in result.written.items() if did]
     singles = [name for name in changed if name.startswith(f"{EVENTS_DIR}/")]

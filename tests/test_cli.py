@@ -330,18 +330,29 @@ def test_an_in_person_event_with_no_place_is_left_for_the_editor(
         'url = "https://example.org/somewhere"\n'
         "[[event]]\n"
         'title = "Rust Hack Night"\nstart = 2026-03-12T19:00:00\ntimezone = "Europe/Berlin"\n'
-        'place = "Köln, Germany"\nurl = "https://example.org/koeln"\n',
+        'place = "Köln, Germany"\nurl = "https://example.org/koeln"\n'
+        "[[event]]\n"
+        'title = "Rust Night in the backroom"\nstart = 2026-03-12T19:00:00\ntimezone = "Europe/Berlin"\n'
+        'place = "Backroom 5"\nurl = "https://example.org/backroom"\n',
         encoding="utf-8",
     )
     manual = '[[source]]\nname = "Hand-added"\ntype = "manual"\npath = "manual.toml"\n'
     config = write_config(tmp_path, [], extra=manual)
     result = cli(capsys, "run", "--config", str(config), "--date", ISSUE)
     assert result.code == 0, result.err
-    assert titles(result) == [("Europe", "2026-03-12", "Rust Hack Night")]
+    assert titles(result) == [
+        ("Europe", "2026-03-12", "Rust Night in the backroom"),  # as written: `Backroom 5`
+        ("Europe", "2026-03-12", "Rust Hack Night"),
+    ]
     assert "* 2026-03-12 | Köln, DE | " in result.out and "||" not in result.out.replace(" ", "")
-    assert "no place to print (1), left out of the block" in result.err
+    assert "no place found (2), set one in the curation file:" in result.err
+    assert "'Rust Night somewhere' (left out of the block)" in result.err
+    assert "'Rust Night in the backroom'\n" in result.err
     document = json.loads((tmp_path / "public" / "events.json").read_text(encoding="utf-8"))
-    [unplaced] = document["needs_place"]
-    assert (unplaced["title"], unplaced["date"]) == ("Rust Night somewhere", "2026-03-12")
+    unplaced = {(e["title"], e["date"], e["in_block"]) for e in document["needs_place"]}
+    assert unplaced == {
+        ("Rust Night somewhere", "2026-03-12", False),
+        ("Rust Night in the backroom", "2026-03-12", True),
+    }
     # Still published: the feed and the records keep it.
     assert "Rust Night somewhere" in {event["title"] for event in document["events"]}

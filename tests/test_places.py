@@ -362,3 +362,12 @@ def test_real_calendar_locations() -> None:
 )
 def test_prints_the_source_spelling_of_a_known_city(text: str, printed: str) -> None:
     assert where(text)[0] == printed
+
+
+def test_a_venue_without_a_city_name_gets_the_gazetteers_city_at_its_coordinates() -> None:
+    assert complete(Place(country="DE", latitude=52.52, longitude=13.40)).city == "Berlin"  # not its district
+    assert complete(Place(latitude=52.39, longitude=13.06)).city == "Potsdam"
+    assert complete(Place(country="FR", latitude=52.52, longitude=13.40)).city == ""  # not in the stated country
+    assert complete(Place(latitude=0.0, longitude=-160.0)).city == ""
+    # A name the source gives is kept as written.
+    assert complete(Place(city="Köln", country="DE", latitude=50.94, longitude=6.96)).city == "Köln"
