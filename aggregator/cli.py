@@ -8,10 +8,13 @@ from __future__ import annotations
 import argparse
 import errno
 import json
+import signal
 import sqlite3
 import sys
+import threading
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,6 +28,7 @@ from aggregator.window import next_issue_date
 if TYPE_CHECKING:
     from aggregator.config import Config
     from aggregator.job import JobResult
+    from sources.http import Http
 
 # Documented in the README; scripts and systemd units rely on them.
 EXIT_OK, EXIT_NO_SOURCE, EXIT_USAGE, EXIT_STORAGE, EXIT_BUG, EXIT_BUSY, EXIT_INTERRUPTED = 0, 1, 2, 4, 70, 75, 130
@@ -188,8 +192,9 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
             bar.set_postfix_str(report.name[-30:], refresh=False)
             bar.update()
 
-        with Http(config.http) as http:
-            result = run_job(config, issue_date, http, on_done=done)
+        interrupt = threading.Event()
+        with Http(config.http) as http, _stop_on_signals(http, interrupt):
+            result = run_job(config, issue_date, http, on_done=done, interrupt=interrupt)
     _warn(result, args.quiet)
     sys.stderr.write(run_summary(result, config.health, config.output_dir))
     _note_base_url(config)
@@ -198,6 +203,28 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
         return EXIT_NO_SOURCE
     sys.stdout.write(result.block)
     return EXIT_OK
+
+
+@contextmanager
+def _stop_on_signals(http: Http, interrupt: threading.Event) -> Iterator[None]:
+    """SIGINT or SIGTERM while fetching: requests in flight fail within a moment and nothing is stored; a second one
+    stops at once. Both are harmless to the store, whose every write is one transaction."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handle(number: int, frame: object) -> None:
+        if interrupt.is_set():
+            raise KeyboardInterrupt
+        interrupt.set()
+        http.stop(f"{signal.Signals(number).name} received")
+
+    previous = {number: signal.signal(number, handle) for number in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 def _warn(result: JobResult, quiet: bool) -> None:

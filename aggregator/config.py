@@ -220,7 +220,7 @@ def _limits(table: Table) -> Limits:
     defaults = Limits()
     limits = Limits(
         events_per_source=table.int("events_per_source", defaults.events_per_source, minimum=1, maximum=1_000_000),
-        run_seconds=table.float("run_seconds", defaults.run_seconds, minimum=10, maximum=86_400),
+        run_seconds=table.float("run_seconds", defaults.run_seconds, minimum=1, maximum=86_400),
     )
     table.finish()
     return limits

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -18,6 +20,7 @@ from aggregator.merge import MergeResult, PossibleDuplicate, merge
 from aggregator.model import Event, Mode
 from aggregator.pipeline import (
     Collected,
+    InterruptedRunError,
     Issue,
     SourceReport,
     SourceRun,
@@ -114,13 +117,22 @@ def run_job(
     http: Http,
     now: datetime | None = None,
     on_done: Callable[[SourceReport], None] | None = None,
+    interrupt: threading.Event | None = None,
 ) -> JobResult:
-    """Fetch every source into the store, then write the outputs of the issue dated `issue_date`."""
+    """Fetch every source into the store, then write the outputs of the issue dated `issue_date`.
+
+    Fetching stops at `[limits] run_seconds` (unfinished sources keep their last good events). When
+    `interrupt` is set during fetching, nothing is stored and InterruptedRunError is raised.
+    """
     now = now or datetime.now(UTC)
     curation = _curation(config)
+    seconds = config.limits.run_seconds
+    http.stop_at(time.monotonic() + seconds, f"the run's deadline of {seconds:g} s passed")
     with run_lock(config), Store(config.store_path) as store:
         span = fetch_span(config, issue_date)
         collected = collect(config.sources, http, span, on_done=on_done, max_events=config.limits.events_per_source)
+        if interrupt is not None and interrupt.is_set():
+            raise InterruptedRunError(f"{http.stopped}; nothing was stored")
         covered = (max(span.start, now.date()), span.end)
         outcomes = [settle(store, run, config.health, covered, now) for run in collected.runs]
         rendered = render(config, store, issue_date, now, curation)

@@ -71,6 +71,9 @@ class Collected:
     """What every source returned in one run, in config order."""
 
     runs: list[SourceRun]
+    # Hosts whose breaker opened (with why), and why fetching was stopped early ("" when it was not).
+    hosts_down: dict[str, str] = field(default_factory=dict)
+    stopped: str = ""
 
     @property
     def events(self) -> list[Event]:
@@ -231,7 +234,7 @@ def collect(
             if on_done is not None:
                 on_done(report)
     order = {spec.name: index for index, spec in enumerate(specs)}
-    return Collected(sorted(runs, key=lambda run: order[run.spec.name]))
+    return Collected(sorted(runs, key=lambda run: order[run.spec.name]), http.hosts_down, http.stopped)
 
 
 def ranker(specs: Iterable[SourceSpec]) -> Callable[[Event], int]:

@@ -33,6 +33,12 @@ def run_summary(result: JobResult, health: HealthSettings, output_dir: Path) -> 
         f"{count['failed']} failed, {count['suspect']} suspect"
         f" | events: {totals[0]} added, {totals[1]} changed, {totals[2]} removed | {listed} in this issue",
     ]
+    if result.collected.stopped:
+        lines.append(f"fetching stopped early: {result.collected.stopped}; unfinished sources kept their last data")
+    down = result.collected.hosts_down
+    if down:
+        lines.append(f"hosts down ({len(down)}), their other requests skipped in this run:")
+        lines += [f"  {host}: {cause}" for host, cause in sorted(down.items())]
     lines += [f"  {o.outcome}: {o.report.name}: {o.reason}" for o in failed]
     pairs = result.rendered.possible_duplicates
     if pairs:

@@ -20,9 +20,10 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
+from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from types import TracebackType
@@ -35,6 +36,7 @@ from aggregator.tomltable import Table
 # the config need neither, and together they are a large share of the start-up time.
 if TYPE_CHECKING:
     import requests
+    import requests.adapters
     from requests_cache.backends.sqlite import SQLiteCache
 
 MB = 1024 * 1024
@@ -72,8 +74,10 @@ class FetchError(Exception):
 class HttpSettings:
     """How every request behaves; config builds it from the `[http]` table (see http_settings_from_table).
 
-    `deadline` bounds a whole request, retries and back-off included; `backoff` is the first back-off step
-    (doubling per retry, fully jittered); `max_wait` bounds the total back-off; `cache` None means no cache.
+    `deadline` bounds a whole request on wall time, retries and back-off included (a watchdog closes the
+    connection when it passes); `backoff` is the first back-off step (doubling per retry, fully jittered);
+    `max_wait` bounds the total back-off; `cache` None means no cache; after `breaker_failures` connection
+    failures in a row (DNS, refused, connect timeout) a host's other requests in this run fail at once.
     """
 
     user_agent_contact: str = DEFAULT_CONTACT
@@ -87,6 +91,7 @@ class HttpSettings:
     per_host: int = 2
     host_limits: Mapping[str, int] = field(default_factory=dict)
     cache: Path | None = None
+    breaker_failures: int = 3
 
     @property
     def user_agent(self) -> str:
@@ -187,6 +192,27 @@ class Http:
         """Close every session (and cache connection) this Http opened, in any thread."""
         self._pool.close()
 
+    def stop(self, reason: str) -> None:
+        """Fail every request in flight within a moment, and every later one at once, saying `reason`.
+
+        Safe to call from a signal handler: it only sets an event that the watchdog thread acts on.
+        """
+        self._pool.stop(reason)
+
+    def stop_at(self, moment: float, reason: str) -> None:
+        """Stop (as `stop`) when `time.monotonic()` reaches `moment`: the whole run's deadline."""
+        self._pool.stop_at(moment, reason)
+
+    @property
+    def stopped(self) -> str:
+        """Why requests are being refused ("" while they are not)."""
+        return self._pool.stop_reason
+
+    @property
+    def hosts_down(self) -> dict[str, str]:
+        """Hosts whose breaker opened in this run, each with the failure that opened it."""
+        return self._pool.hosts_down()
+
     def __enter__(self) -> Http:
         return self
 
@@ -212,7 +238,7 @@ class Http:
         merged = {"User-Agent": self.settings.user_agent, **(headers or {})}
         # The slot is held through retries and back-off, so other threads do not pile onto a struggling host.
         with self._pool.slot(urlsplit(full).hostname or ""):
-            call = _Call(self.settings, self._pool.session(), method, full, merged, json, data)
+            call = _Call(self._pool, method, full, merged, json, data)
             outcome = call.run()
         if isinstance(outcome, Response):
             self._record(call.transfer(outcome.status, outcome.from_cache, call.revalidated))
@@ -281,6 +307,9 @@ class _Failure:
     transient: bool
     status: int | None = None
     retry_after: float | None = None
+    # "connect" (no connection made: counts toward the host's breaker), "down" (the breaker is open) or
+    # "stopped" (the run is stopping); the last two are never retried.
+    kind: str = ""
 
 
 class _BodyError(Exception):
@@ -296,16 +325,21 @@ class _Call:
 
     def __init__(
         self,
-        settings: HttpSettings,
-        session: requests.Session,
+        pool: _Pool,
         method: str,
         url: str,
         headers: dict[str, str],
         json: object,
         data: Mapping[str, str] | None = None,
     ) -> None:
+        settings = pool.settings
+        self.pool = pool
         self.settings = settings
-        self.session = session
+        self.session = pool.session()
+        self.host = urlsplit(url).hostname or ""
+        # Connections this call is using, for the watchdog to close; `killed` says why it did.
+        self.connections: list[Any] = []
+        self.killed = ""
         self.method = method
         self.url = url
         self.headers = headers
@@ -328,7 +362,7 @@ class _Call:
             if delay is None:
                 return outcome
             _log.debug("%s; retrying in %.2f s", outcome.message, delay)
-            time.sleep(delay)
+            self.pool.sleep(delay)
             self.waited += delay
 
     def message(self, failure: _Failure) -> str:
@@ -360,14 +394,28 @@ class _Call:
         return Response(cached.url, cached.status_code, cached.content, cached.headers, from_cache=True, stale=True)
 
     def _attempt(self) -> Response | _Failure:
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            return _timed_out(self.url, self.settings.deadline)
+        refused = self.pool.refusal(self.host, self.url)
+        if refused is not None:
+            return refused
+        read_timeout = min(self.settings.timeout_read, remaining)
+        with self.pool.watching(self):
+            outcome = self._send(read_timeout)
+        if self.killed:
+            outcome = self.pool.refusal(self.host, self.url) or _timed_out(self.url, self.settings.deadline)
+        if isinstance(outcome, Response) or outcome.status is not None:
+            self.pool.reached(self.host)
+        elif outcome.kind == "connect":
+            self.pool.strike(self.host, outcome.cause)
+        return outcome
+
+    def _send(self, read_timeout: float) -> Response | _Failure:
         import requests
         from requests.structures import CaseInsensitiveDict
         from requests_cache.models.response import CachedResponse
 
-        remaining = self.deadline - time.monotonic()
-        if remaining <= 0:
-            return _timed_out(self.url, self.settings.deadline)
-        read_timeout = min(self.settings.timeout_read, remaining)
         try:
             reply = self.session.request(
                 self.method,
@@ -382,7 +430,7 @@ class _Call:
         except _BodyError as exc:
             return exc.failure
         except requests.ConnectTimeout:
-            return _timed_out(self.url, self.settings.timeout_connect)
+            return replace(_timed_out(self.url, self.settings.timeout_connect), kind="connect")
         except requests.Timeout:
             clamped = read_timeout < self.settings.timeout_read
             return _timed_out(self.url, self.settings.deadline if clamped else read_timeout)
@@ -411,7 +459,7 @@ class _Call:
     def _delay(self, failure: _Failure) -> float | None:
         """Seconds to wait before the next attempt, or None to give up."""
         settings = self.settings
-        if not failure.transient or self.attempts > settings.retries:
+        if not failure.transient or failure.kind in ("down", "stopped") or self.attempts > settings.retries:
             return None
         budget = settings.max_wait - self.waited
         if failure.retry_after is not None:
@@ -504,6 +552,14 @@ class _Pool:
         self._slots: dict[str, threading.BoundedSemaphore] = {}
         self._transfers: list[Transfer] = []
         self._cache: SQLiteCache | None = None
+        self._strikes: dict[str, int] = {}
+        self._down: dict[str, str] = {}
+        self._calls: set[_Call] = set()
+        self._stop = threading.Event()
+        self._stop_reason = ""
+        self._stop_at: tuple[float, str] | None = None
+        self._watchdog: threading.Thread | None = None
+        self._closed = threading.Event()
 
     def session(self) -> requests.Session:
         """This thread's session (requests.Session is not documented thread-safe), all on one cache backend.
@@ -533,6 +589,82 @@ class _Pool:
         with slot:
             yield
 
+    @contextmanager
+    def watching(self, call: _Call) -> Iterator[None]:
+        """While the block runs, connections `call` opens are closed by the watchdog at its deadline or a stop."""
+        _active.call = call
+        with self._lock:
+            self._calls.add(call)
+            if self._watchdog is None:
+                self._watchdog = threading.Thread(target=self._watch, name="twir-events-watchdog", daemon=True)
+                self._watchdog.start()
+        try:
+            yield
+        finally:
+            _active.call = None
+            with self._lock:
+                self._calls.discard(call)
+
+    def _watch(self) -> None:
+        # Timeouts bound each socket operation, not a request: a server sending a byte every few
+        # seconds would hold a request forever. Closing the socket ends any blocked read at once.
+        while not self._closed.wait(WATCH_INTERVAL):
+            now = time.monotonic()
+            if self._stop_at is not None and now >= self._stop_at[0] and not self._stop.is_set():
+                self.stop(self._stop_at[1])
+            with self._lock:
+                calls = [call for call in self._calls if self._stop.is_set() or now >= call.deadline]
+            for call in calls:
+                call.killed = self._stop_reason or "deadline"
+                for connection in list(call.connections):
+                    _shut(connection)
+
+    def stop(self, reason: str) -> None:
+        if not self._stop.is_set():
+            self._stop_reason = reason
+            self._stop.set()
+
+    def stop_at(self, moment: float, reason: str) -> None:
+        self._stop_at = (moment, reason)
+        with self._lock:
+            if self._watchdog is None:
+                self._watchdog = threading.Thread(target=self._watch, name="twir-events-watchdog", daemon=True)
+                self._watchdog.start()
+
+    @property
+    def stop_reason(self) -> str:
+        return self._stop_reason if self._stop.is_set() else ""
+
+    def sleep(self, seconds: float) -> None:
+        """Back-off that a stop cuts short."""
+        self._stop.wait(seconds)
+
+    def refusal(self, host: str, url: str) -> _Failure | None:
+        """Why a request to `host` must fail at once (the run is stopping, the host is down), else None."""
+        if self._stop.is_set():
+            return _Failure(f"{self._stop_reason}: not fetching {url}", self._stop_reason, False, kind="stopped")
+        with self._lock:
+            cause = self._down.get(host)
+        if cause is None:
+            return None
+        message = f"{host} is down in this run ({cause}); not fetching {url}"
+        return _Failure(message, f"{host} is down", True, kind="down")
+
+    def strike(self, host: str, cause: str) -> None:
+        """Count a connection-level failure; enough in a row open the host's breaker."""
+        with self._lock:
+            self._strikes[host] = self._strikes.get(host, 0) + 1
+            if self._strikes[host] >= self.settings.breaker_failures:
+                self._down.setdefault(host, f"{cause}, {self._strikes[host]} times in a row")
+
+    def reached(self, host: str) -> None:
+        with self._lock:
+            self._strikes[host] = 0
+
+    def hosts_down(self) -> dict[str, str]:
+        with self._lock:
+            return dict(self._down)
+
     def record(self, transfer: Transfer) -> None:
         with self._lock:
             self._transfers.append(transfer)
@@ -544,6 +676,7 @@ class _Pool:
             return [t for t in self._transfers if source is None or t.source == source]
 
     def close(self) -> None:
+        self._closed.set()
         with self._lock:
             sessions, self._sessions = self._sessions, []
         self._local = threading.local()
@@ -564,16 +697,79 @@ def _new_session(cache: SQLiteCache | None) -> requests.Session:
     import requests
     import requests_cache
 
-    if cache is None:
-        return requests.Session()
-    return requests_cache.CachedSession(
-        backend=cache,
-        cache_control=True,
-        always_revalidate=True,
-        expire_after=EXPIRE_AT_ONCE,
-        allowable_methods=("GET",),
-        autoclose=False,
+    session = (
+        requests.Session()
+        if cache is None
+        else requests_cache.CachedSession(
+            backend=cache,
+            cache_control=True,
+            always_revalidate=True,
+            expire_after=EXPIRE_AT_ONCE,
+            allowable_methods=("GET",),
+            autoclose=False,
+        )
     )
+    adapter = _watched_adapter()
+    session.mount("http://", adapter())
+    session.mount("https://", adapter())
+    return session
+
+
+# The call this thread is making, so its connections can be handed to the watchdog as they are used.
+_active = threading.local()
+WATCH_INTERVAL = 0.2
+
+
+def _shut(connection: Any) -> None:
+    sock = getattr(connection, "sock", None)
+    if sock is None:
+        return
+    with suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+
+
+@cache
+def _watched_adapter() -> type[requests.adapters.HTTPAdapter]:
+    """An HTTPAdapter whose connections register with the calling thread's call before each request."""
+    from requests.adapters import HTTPAdapter
+    from urllib3.connection import HTTPConnection, HTTPSConnection
+    from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+    from urllib3.poolmanager import PoolManager
+
+    def register(connection: HTTPConnection) -> None:
+        call = getattr(_active, "call", None)
+        if call is not None:
+            call.connections.append(connection)
+
+    class WatchedHTTPConnection(HTTPConnection):
+        def request(self, *args: Any, **kwargs: Any) -> None:
+            register(self)
+            super().request(*args, **kwargs)
+
+    class WatchedHTTPSConnection(HTTPSConnection):
+        def request(self, *args: Any, **kwargs: Any) -> None:
+            register(self)
+            super().request(*args, **kwargs)
+
+    class WatchedPool(HTTPConnectionPool):
+        ConnectionCls = WatchedHTTPConnection
+
+    class WatchedHTTPSPool(HTTPSConnectionPool):
+        ConnectionCls = WatchedHTTPSConnection
+
+    def watched(manager: PoolManager) -> PoolManager:
+        manager.pool_classes_by_scheme = {"http": WatchedPool, "https": WatchedHTTPSPool}
+        return manager
+
+    class WatchedAdapter(HTTPAdapter):
+        def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+            super().init_poolmanager(*args, **kwargs)
+            watched(self.poolmanager)
+
+        def proxy_manager_for(self, proxy: str, **kwargs: Any) -> PoolManager:
+            return watched(super().proxy_manager_for(proxy, **kwargs))
+
+    return WatchedAdapter
 
 
 def _timed_out(url: str, seconds: float) -> _Failure:
@@ -617,9 +813,11 @@ def _connection_failure(url: str, exc: requests.ConnectionError) -> _Failure:
 
     if seen(ConnectionRefusedError):
         cause = f"connection refused by {host}"
-    elif seen(socket.gaierror):
+        return _Failure(f"{cause} fetching {url}", cause, True, kind="connect")
+    if seen(socket.gaierror):
         cause = f"cannot resolve host {host}"
-    elif seen(http.client.RemoteDisconnected):
+        return _Failure(f"{cause} fetching {url}", cause, True, kind="connect")
+    if seen(http.client.RemoteDisconnected):
         cause = f"{host} closed the connection without replying"
     elif seen(http.client.HTTPException):
         cause = f"{host} replied with something that is not HTTP"
@@ -627,6 +825,7 @@ def _connection_failure(url: str, exc: requests.ConnectionError) -> _Failure:
         cause = f"connection reset by {host}"
     else:
         cause = f"cannot connect to {host} ({type(causes[-1]).__name__})"
+        return _Failure(f"{cause} fetching {url}", cause, True, kind="connect")
     return _Failure(f"{cause} fetching {url}", cause, True)
 
 
@@ -664,6 +863,7 @@ def http_settings_from_table(table: Table, default_cache: str = "") -> HttpSetti
         max_wait=_number(table, "max_wait", defaults.max_wait, positive=False),
         max_bytes=table.int("max_bytes", defaults.max_bytes, minimum=1, maximum=1024 * MB),
         per_host=table.int("per_host", defaults.per_host, minimum=1, maximum=64),
+        breaker_failures=table.int("breaker_failures", defaults.breaker_failures, minimum=1, maximum=100),
         host_limits=_host_limits(table),
         cache=table.file.parent / cache if cache else None,
     )
