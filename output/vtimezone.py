@@ -46,10 +46,7 @@ def vtimezone(tzid: str, first: datetime, last: datetime) -> Timezone:
     zone = ZoneInfo(tzid)
     first, last = first.astimezone(UTC), last.astimezone(UTC)
     changes = transitions(zone, first - LOOKBACK, last + LOOKAHEAD)
-    earlier = [change for change in changes if change.at <= first]
-    if earlier:
-        changes = changes[len(earlier) - 1 :]
-    else:
+    if not any(change.at <= first for change in changes):
         # Nothing changed lately: the state at `first` holds from the epoch (an onset that suits every reader).
         start = first.astimezone(zone)
         offset = start.utcoffset() or timedelta(0)
@@ -60,9 +57,17 @@ def vtimezone(tzid: str, first: datetime, last: datetime) -> Timezone:
         groups.setdefault((change.before, change.after), []).append(change)
     component = Timezone()
     component.add("tzid", tzid)
-    for (before, after), members in sorted(groups.items(), key=lambda item: item[1][0].at):
+    # Each observance starts at its last onset before `first`, if it has one: readers that look for every
+    # observance's previous onset (Ruby's icalendar) fail on one whose first onset lies after an event.
+    in_force_change = [change for change in changes if change.at <= first][-1]
+    starts = {
+        key: [change for change in members if change.at <= first][-1:] or members[:1] for key, members in groups.items()
+    }
+    for (before, after), members in sorted(groups.items(), key=lambda item: starts[item[0]][0].at):
+        members = members[members.index(starts[(before, after)][0]) :]
         covered = [change.onset for change in members if change.at <= last]
-        if not covered:
+        in_force = members[0] is in_force_change
+        if not covered or not (in_force or any(first < change.at <= last for change in members)):
             continue
         observance = TimezoneDaylight() if members[0].daylight else TimezoneStandard()
         observance.add("dtstart", covered[0])

@@ -49,6 +49,19 @@ process.stdout.write(JSON.stringify(out));
 """
 
 
+# Ruby's icalendar gem (Debian's ruby-icalendar) in strict mode: it refuses what RFC 5545 does not allow.
+_RUBY = """
+require "icalendar"
+require "json"
+require "stringio"
+calendar = Icalendar::Parser.new($stdin.read, true).parse.first
+out = calendar.events.map do |event|
+  [event.summary.to_s, event.dtstart.to_time.to_i, (event.status || "CONFIRMED").to_s]
+end
+print JSON.generate([calendar.events.size, out])
+"""
+
+
 def vobject_read(data: bytes) -> vobject.base.Component:
     """vobject's reading of a feed; it keeps the first VTIMEZONE per TZID for the whole process, so forget them."""
     registry = vars(vobject.icalendar)["__tzidMap"]
@@ -105,6 +118,19 @@ def _icaljs(script: str, data: bytes, *arguments: str) -> str:
         [node, "-e", script, str(module), *arguments], input=data, capture_output=True, check=True, timeout=60
     )
     return done.stdout.decode()
+
+
+def by_ruby_strict(data: bytes) -> set[tuple[str, datetime, str]]:
+    """`(summary, start, status)` per VEVENT as Ruby's icalendar gem reads the feed in strict mode."""
+    ruby = shutil.which("ruby")
+    if ruby is None:
+        pytest.skip("ruby is not installed (.ci/run installs Debian's ruby-icalendar)")
+    done = subprocess.run([ruby, "-e", _RUBY], input=data, capture_output=True, timeout=120)
+    if b"cannot load such file -- icalendar" in done.stderr:
+        pytest.skip("Ruby's icalendar gem is not installed (.ci/run installs Debian's ruby-icalendar)")
+    assert done.returncode == 0, f"Ruby's icalendar (strict) refused the feed: {done.stderr.decode()[-600:]}"
+    _, events = json.loads(done.stdout)
+    return {(summary, datetime.fromtimestamp(start, UTC), status) for summary, start, status in events}
 
 
 def _utc(value: date | datetime) -> datetime:

@@ -21,7 +21,7 @@ from pytest_httpserver import HTTPServer
 from aggregator.config import load_config
 from aggregator.job import run_job
 from sources.http import Http
-from tests.readers import Occurrence, as_utc_range, by_icalendar, by_icaljs, by_vobject
+from tests.readers import Occurrence, as_utc_range, by_icalendar, by_icaljs, by_ruby_strict, by_vobject
 
 ISSUE = date(2026, 12, 2)
 NOW = datetime(2026, 11, 30, 6, tzinfo=UTC)
@@ -140,6 +140,11 @@ def readers(feed: bytes) -> dict[str, set[Occurrence]]:
     return {"ical.js": by_icaljs(feed), "vobject": by_vobject(feed), "icalendar": by_icalendar(feed)}
 
 
+def check_ruby(feed: bytes, expected: set[Occurrence]) -> None:
+    """Ruby's strict parser accepts the feed and puts every start where the other readers do."""
+    assert by_ruby_strict(feed) == {(title, start, status) for title, start, _, status in expected}
+
+
 def test_hard_zones_every_reader_gets_the_intended_instants(tmp_path: Path, httpserver: HTTPServer) -> None:
     httpserver.expect_request("/hard.ics").respond_with_data(hard_calendar(), content_type="text/calendar")
     config_path = tmp_path / "config.toml"
@@ -151,8 +156,12 @@ def test_hard_zones_every_reader_gets_the_intended_instants(tmp_path: Path, http
     out = tmp_path / "public"
     expected = intended()
     assert from_json(out / "events.json") == expected
-    for name, found in readers((out / "events.ics").read_bytes()).items():
+    feed = (out / "events.ics").read_bytes()
+    for name, found in readers(feed).items():
         assert found == expected, f"{name} disagrees: {sorted(found ^ expected)}"
+    check_ruby(feed, expected)
+    for region in (out / "regions").iterdir():
+        by_ruby_strict(region.read_bytes())  # every region feed, the empty ones too, passes the strict parser
 
 
 def test_demo_feed_every_reader_agrees_with_events_json(tmp_path: Path) -> None:
@@ -162,5 +171,7 @@ def test_demo_feed_every_reader_agrees_with_events_json(tmp_path: Path) -> None:
     run_job(config, date(2026, 11, 25), Http(), now=datetime(2026, 11, 22, 6, tzinfo=UTC))
     expected = from_json(tmp_path / "public" / "events.json")
     assert len(expected) > 50
-    for name, found in readers((tmp_path / "public" / "events.ics").read_bytes()).items():
+    feed = (tmp_path / "public" / "events.ics").read_bytes()
+    for name, found in readers(feed).items():
         assert found == expected, f"{name} disagrees: {sorted(found ^ expected)[:6]}"
+    check_ruby(feed, expected)
