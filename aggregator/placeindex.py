@@ -35,6 +35,7 @@ def open_index(name: str, version: str, build: Callable[[sqlite3.Connection], No
             build(memory)
             memory.commit()
             return memory
+    # Shared by the fetch threads: Python's SQLite is built serialized (threadsafety 3) and the file is read-only.
     return sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, check_same_thread=False)
 
 

