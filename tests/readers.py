@@ -62,6 +62,30 @@ print JSON.generate([calendar.events.size, out])
 """
 
 
+# libical 3 (Evolution/GNOME) through its GLib binding in Debian's system Python: its restriction check.
+_LIBICAL = """
+import sys
+import gi
+gi.require_version("ICalGLib", "3.0")
+from gi.repository import ICalGLib as ical
+calendar = ical.Component.new_from_string(sys.stdin.read())
+passed = ical.restriction_check(calendar)
+problems = []
+def walk(component):
+    error = component.get_first_property(ical.PropertyKind.XLICERROR_PROPERTY)
+    while error is not None:
+        problems.append(ical.Component.kind_to_string(component.isa()) + ": " + error.get_xlicerror())
+        error = component.get_next_property(ical.PropertyKind.XLICERROR_PROPERTY)
+    child = component.get_first_component(ical.ComponentKind.ANY_COMPONENT)
+    while child is not None:
+        walk(child)
+        child = component.get_next_component(ical.ComponentKind.ANY_COMPONENT)
+walk(calendar)
+print("passed" if passed and not problems else "\\n".join(problems) or "restriction check failed")
+"""
+SYSTEM_PYTHON = Path("/usr/bin/python3")
+
+
 def vobject_read(data: bytes) -> vobject.base.Component:
     """vobject's reading of a feed; it keeps the first VTIMEZONE per TZID for the whole process, so forget them."""
     registry = vars(vobject.icalendar)["__tzidMap"]
@@ -131,6 +155,17 @@ def by_ruby_strict(data: bytes) -> set[tuple[str, datetime, str]]:
     assert done.returncode == 0, f"Ruby's icalendar (strict) refused the feed: {done.stderr.decode()[-600:]}"
     _, events = json.loads(done.stdout)
     return {(summary, datetime.fromtimestamp(start, UTC), status) for summary, start, status in events}
+
+
+def libical_problems(data: bytes) -> str:
+    """ "passed", or what libical's parser and iTIP restriction check object to."""
+    if not SYSTEM_PYTHON.exists():
+        pytest.skip("no system Python for libical's GLib binding")
+    done = subprocess.run([str(SYSTEM_PYTHON), "-c", _LIBICAL], input=data, capture_output=True, timeout=120)
+    if b"No module named 'gi'" in done.stderr or b"Namespace ICalGLib not available" in done.stderr:
+        pytest.skip("libical's GLib binding is not installed (.ci/run installs python3-gi gir1.2-ical-3.0)")
+    assert done.returncode == 0, done.stderr.decode()[-600:]
+    return done.stdout.decode().strip()
 
 
 def _utc(value: date | datetime) -> datetime:

@@ -21,7 +21,15 @@ from pytest_httpserver import HTTPServer
 from aggregator.config import load_config
 from aggregator.job import run_job
 from sources.http import Http
-from tests.readers import Occurrence, as_utc_range, by_icalendar, by_icaljs, by_ruby_strict, by_vobject
+from tests.readers import (
+    Occurrence,
+    as_utc_range,
+    by_icalendar,
+    by_icaljs,
+    by_ruby_strict,
+    by_vobject,
+    libical_problems,
+)
 
 ISSUE = date(2026, 12, 2)
 NOW = datetime(2026, 11, 30, 6, tzinfo=UTC)
@@ -140,9 +148,10 @@ def readers(feed: bytes) -> dict[str, set[Occurrence]]:
     return {"ical.js": by_icaljs(feed), "vobject": by_vobject(feed), "icalendar": by_icalendar(feed)}
 
 
-def check_ruby(feed: bytes, expected: set[Occurrence]) -> None:
-    """Ruby's strict parser accepts the feed and puts every start where the other readers do."""
+def check_strict(feed: bytes, expected: set[Occurrence]) -> None:
+    """Ruby's strict parser puts every start where the other readers do; libical's restriction check passes."""
     assert by_ruby_strict(feed) == {(title, start, status) for title, start, _, status in expected}
+    assert libical_problems(feed) == "passed"
 
 
 def test_hard_zones_every_reader_gets_the_intended_instants(tmp_path: Path, httpserver: HTTPServer) -> None:
@@ -159,9 +168,11 @@ def test_hard_zones_every_reader_gets_the_intended_instants(tmp_path: Path, http
     feed = (out / "events.ics").read_bytes()
     for name, found in readers(feed).items():
         assert found == expected, f"{name} disagrees: {sorted(found ^ expected)}"
-    check_ruby(feed, expected)
+    check_strict(feed, expected)
     for region in (out / "regions").iterdir():
-        by_ruby_strict(region.read_bytes())  # every region feed, the empty ones too, passes the strict parser
+        # Every region feed, the empty ones too, passes both strict readers.
+        by_ruby_strict(region.read_bytes())
+        assert libical_problems(region.read_bytes()) == "passed", region.name
 
 
 def test_demo_feed_every_reader_agrees_with_events_json(tmp_path: Path) -> None:
@@ -174,4 +185,4 @@ def test_demo_feed_every_reader_agrees_with_events_json(tmp_path: Path) -> None:
     feed = (tmp_path / "public" / "events.ics").read_bytes()
     for name, found in readers(feed).items():
         assert found == expected, f"{name} disagrees: {sorted(found ^ expected)[:6]}"
-    check_ruby(feed, expected)
+    check_strict(feed, expected)
