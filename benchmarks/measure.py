@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import platform
 import resource
@@ -11,6 +12,11 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
+
+from output.files import update_markdown_section
+
+BENCHMARKS_MD = Path(__file__).resolve().parents[1] / "BENCHMARKS.md"
 
 
 @dataclass
@@ -86,3 +92,19 @@ def load_average() -> float:
 
 def self_peak_kib() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def arguments(doc: str | None, repeat: int, what: str) -> argparse.ArgumentParser:
+    """The options every benchmark here takes: how many runs, and whether to leave BENCHMARKS.md alone."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0] if doc else None)
+    parser.add_argument("--repeat", "-n", type=int, default=repeat, help=f"runs of {what} (default {repeat})")
+    parser.add_argument("--no-write", action="store_true", help="do not update BENCHMARKS.md")
+    return parser
+
+
+def publish(heading: str, text: str, write: bool) -> None:
+    """Print a benchmark's section and, unless told not to, put it in BENCHMARKS.md under its heading."""
+    print(text)
+    if write:
+        update_markdown_section(BENCHMARKS_MD, heading, text)
+        print(f"updated {BENCHMARKS_MD}")

@@ -18,14 +18,12 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from measure import load_average, machine, self_peak_kib
+from measure import arguments, load_average, machine, publish, self_peak_kib
 
 from aggregator.merge import merge
 from aggregator.model import Event, Mode, Place
-from output.files import update_markdown_section
 
 ROOT = Path(__file__).resolve().parents[1]
-BENCHMARKS_MD = ROOT / "BENCHMARKS.md"
 HEADING = "## Merge against the number of events (benchmarks/merge_scale.py)"
 WINDOW_START = date(2026, 11, 25)
 DAYS = 28
@@ -160,9 +158,7 @@ def section(runs: dict[int, list[dict[str, float]]], repeat: int, load: tuple[fl
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--repeat", "-n", type=int, default=REPEAT, help=f"timed runs of the scaled sizes ({REPEAT})")
-    parser.add_argument("--no-write", action="store_true", help="do not update BENCHMARKS.md")
+    parser = arguments(__doc__, REPEAT, "the scaled sizes")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -177,11 +173,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for size in (MEMORY_SIZE, LARGEST):
         print(f"{size:,} events ...", flush=True)
         runs[size].append(spawn(size))
-    text = section(runs, args.repeat, (before, load_average()))
-    print(text)
-    if not args.no_write:
-        update_markdown_section(BENCHMARKS_MD, HEADING, text)
-        print(f"updated {BENCHMARKS_MD}")
+    publish(HEADING, section(runs, args.repeat, (before, load_average())), not args.no_write)
     return 0
 
 

@@ -7,7 +7,6 @@ taking turns. From the repo root: `python benchmarks/render_age.py [--repeat N] 
 
 from __future__ import annotations
 
-import argparse
 import sqlite3
 import sys
 import tempfile
@@ -16,14 +15,12 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from measure import Runs, alternate, load_average, machine, ratio_range
+from measure import Runs, alternate, arguments, load_average, machine, publish, ratio_range
 
 from aggregator.model import Event, Mode, Place
 from aggregator.store import Store
-from output.files import update_markdown_section
 
 ROOT = Path(__file__).resolve().parents[1]
-BENCHMARKS_MD = ROOT / "BENCHMARKS.md"
 HEADING = "## Render time against store age (benchmarks/render_age.py)"
 ISSUE_DATE = date(2026, 11, 25)
 GROUPS = 150
@@ -155,10 +152,7 @@ def section(figures: dict[int, dict[str, int]], runs: dict[str, Runs], repeat: i
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--repeat", "-n", type=int, default=REPEAT, help=f"timed runs per store (default {REPEAT})")
-    parser.add_argument("--no-write", action="store_true", help="do not update BENCHMARKS.md")
-    args = parser.parse_args(argv)
+    args = arguments(__doc__, REPEAT, "each store").parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="twir-render-age-") as temp:
         figures, commands = {}, {}
         for age in AGES:
@@ -175,11 +169,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if len(blocks) != 1:
             print("error: the two stores rendered different blocks", file=sys.stderr)
             return 1
-    text = section(figures, runs, args.repeat, load)
-    print(text)
-    if not args.no_write:
-        update_markdown_section(BENCHMARKS_MD, HEADING, text)
-        print(f"updated {BENCHMARKS_MD}")
+    publish(HEADING, section(figures, runs, args.repeat, load), not args.no_write)
     return 0
 
 

@@ -7,7 +7,6 @@ time (a newcomer's first run). Also lists which heavy libraries each command loa
 
 from __future__ import annotations
 
-import argparse
 import shutil
 import subprocess
 import sys
@@ -15,12 +14,9 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from measure import Runs, load_average, machine, ratio_range, run_process
-
-from output.files import update_markdown_section
+from measure import Runs, arguments, load_average, machine, publish, ratio_range, run_process
 
 ROOT = Path(__file__).resolve().parents[1]
-BENCHMARKS_MD = ROOT / "BENCHMARKS.md"
 HEADING = "## Start-up (benchmarks/startup.py)"
 REPEAT = 10
 HELP_TARGET, DEMO_TARGET = 8.0, 2.0
@@ -59,10 +55,7 @@ def loaded(args: Sequence[str], cwd: Path) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--repeat", "-n", type=int, default=REPEAT, help=f"runs of each command (default {REPEAT})")
-    parser.add_argument("--no-write", action="store_true", help="do not update BENCHMARKS.md")
-    args = parser.parse_args(argv)
+    args = arguments(__doc__, REPEAT, "each command").parse_args(argv)
     command = twir_events()
     demo = [command, "run", "--config", "config.toml", "--date", DEMO_DATE, "--quiet"]
     runs = {"python -c pass": Runs(), "twir-events --help": Runs(), "demo run": Runs()}
@@ -120,11 +113,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "Meetup API, each source module only when the config has such a source; JSON-LD is read with lxml.",
         "",
     ]
-    text = "\n".join(lines)
-    print(text)
-    if not args.no_write:
-        update_markdown_section(BENCHMARKS_MD, HEADING, text)
-        print(f"updated {BENCHMARKS_MD}")
+    publish(HEADING, "\n".join(lines), not args.no_write)
     return 0
 
 
