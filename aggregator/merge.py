@@ -2,13 +2,15 @@
 
 Two records are one event when they share an event page (in any spelling) and a day, when they are one meetup
 occurrence under its series placeholder and its numeric id, or when their organizer really agrees (stated, not
-guessed from a link's host) and their titles say the same thing. Anything weaker is a *possible* duplicate:
+guessed from a link's host) and their titles say the same thing, or when one has no event page of its own
+and the titles say the same thing at the same place on the same day. Anything weaker is a *possible* duplicate:
 kept apart and reported to the editor, never dropped. Candidates are found by blocking on shared keys (page,
-organizer, place, title words; each per day), so the work grows linearly with the number of events.
+meetup group, organizer, title; each per day), so the work grows linearly with the number of events.
 """
 
 from __future__ import annotations
 
+import gc
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -21,16 +23,17 @@ from urllib.parse import urlsplit
 from rapidfuzz import fuzz
 
 from aggregator.model import Event
-from aggregator.urls import canonical_url, is_event_page, meetup_event_id, organizer_url_for
+from aggregator.urls import canonical_url, event_page, meetup_event_id, organizer_url_for
 
 SIMILAR_TITLE = 85
+RELATED_TITLE = 60
 SAME_WORDS = 90
 MAX_SPAN_DAYS = 31
 MIN_PARTIAL = 8
 MAX_HOURS_APART = 3
 # A block (events sharing a key) up to this size is compared pair by pair; a bigger one only between
 # neighbours in place and start-time order, so no key shared by thousands of events makes the work quadratic.
-BLOCK_NEIGHBOURS = 4
+BLOCK_NEIGHBOURS = 3
 BLOCK_ALL_PAIRS = 2 * BLOCK_NEIGHBOURS + 1
 # Joining two clusters checks their members against each other up to this many times; beyond, kept apart.
 MAX_JOIN_CHECKS = 64
@@ -170,11 +173,24 @@ Rank = Callable[[Event], int]
 
 # Series share titles, organizers and links: each is worked out once per run of many events.
 _canonical = lru_cache(maxsize=65536)(canonical_url)
-_is_event_page = lru_cache(maxsize=65536)(is_event_page)
+# Every meetup event page in canonical form starts so; only those can be a series placeholder.
+_MEETUP_EVENTS = "https://www.meetup.com/"
 
 
 def merge(events: Iterable[Event], rank: Rank) -> MergeResult:
     """Merge duplicates; `rank` orders records by authority (lower wins date, place and links)."""
+    # Several objects per event and per pair, none in a cycle: the cycle collector would only rescan the
+    # growing heap again and again (a third of the time at 100,000 events).
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _merge(events, rank)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _merge(events: Iterable[Event], rank: Rank) -> MergeResult:
     items = sorted(events, key=lambda e: (rank(e), e.key))
     facts = [_Facts.of(event) for event in items]
     clusters = _Clusters(facts)
@@ -287,8 +303,8 @@ class _Facts:
             last_day=event.last_day,
             instant=start.timestamp() if isinstance(start, datetime) and start.tzinfo is not None else None,
             page=page,
-            host=(urlsplit(page).hostname or "") if page else "",
-            meetup=_meetup_event_id(event.url) if event.url else None,
+            host=page.split("/", 3)[2] if page else "",
+            meetup=meetup_event_id(page) if page.startswith(_MEETUP_EVENTS) else None,
             organizers=organizers,
             organizer_words=frozenset(organizer.split()) if organizers else frozenset(),
             place=(city, place.country) if city and place.country else None,
@@ -307,15 +323,8 @@ class _Facts:
 
 def _event_page(event: Event) -> str:
     """The canonical link when it names one event (not a home page, a group page or the organizer's own page)."""
-    if not _is_event_page(event.url):
-        return ""
-    page = _canonical(event.url)
-    return "" if event.organizer_url and _canonical(event.organizer_url) == page else page
-
-
-@lru_cache(maxsize=65536)
-def _meetup_event_id(url: str) -> tuple[str, str] | None:
-    return meetup_event_id(url)
+    page = event_page(event.url)
+    return "" if page and event.organizer_url and _canonical(event.organizer_url) == page else page
 
 
 def _organizer_identity(event: Event) -> frozenset[str]:
@@ -380,11 +389,12 @@ def _compare(a: _Facts, b: _Facts) -> tuple[str, str]:
     if one_page and not apart and _same_title(a, b, generic=False) and _same_place(a, b) and not _strangers(a, b):
         # No second page says otherwise: the same named event at the same place on the same day.
         return "same", "same title, place and day"
-    similarity = _similarity(a.title, b.title, cutoff=0 if organizer and not two_pages else SIMILAR_TITLE)
+    similarity = _similarity(a.title, b.title, cutoff=RELATED_TITLE if organizer else SIMILAR_TITLE)
     if similarity >= SIMILAR_TITLE and (organizer or not _places_conflict(a, b)):
         what = " and organizer" if organizer else " and place" if a.place and a.place == b.place else ""
         return "maybe", f"same day{what}, titles {similarity:.0f}% alike"
-    if organizer and not two_pages:
+    # One organizer's morning workshop and evening talks are two events; at one hour, or alike, perhaps not.
+    if organizer and not two_pages and (not apart or similarity >= RELATED_TITLE):
         return "maybe", f"same day and organizer, titles {similarity:.0f}% alike"
     return "different", ""
 

@@ -109,9 +109,10 @@ def unwrap_redirect(url: str) -> str:
 def canonical_url(url: str) -> str:
     """The key under which two spellings of one URL compare equal; "" for anything not http(s)."""
     parts = _split(safe_url(url))
-    if parts is None:
-        return ""
-    host = _host(parts)
+    return "" if parts is None else _canonical(parts, _host(parts))
+
+
+def _canonical(parts: SplitResult, host: str) -> str:
     meetup = _meetup_parts(host, parts.path)
     if meetup:
         return _meetup_url(*meetup)
@@ -144,23 +145,30 @@ def meetup_event_id(url: str) -> tuple[str, str] | None:
     return meetup if meetup and meetup[1] else None
 
 
-def is_event_page(url: str) -> bool:
-    """True when a link can name one event: not a site's home page, a meetup group's page or a meeting room."""
+def event_page(url: str) -> str:
+    """The canonical form of a link that can name one event; "" for a site's home page, a meetup group's page,
+    a meeting room, or no http(s) link at all."""
     parts = _split(safe_url(url))
-    if parts is None or is_streaming_url(url):
-        return False
+    if parts is None:
+        return ""
     host = _host(parts)
+    if _streaming(parts, host):
+        return ""
     if host == "www.meetup.com":
-        return meetup_event_id(url) is not None
-    return bool(_drop_locale(parts.path).strip("/") or _drop_tracking(parts.query))
+        meetup = _meetup_parts(host, parts.path)
+        return _meetup_url(*meetup) if meetup and meetup[1] else ""
+    if not (_drop_locale(parts.path).strip("/") or _drop_tracking(parts.query)):
+        return ""
+    return _canonical(parts, host)
 
 
 def is_streaming_url(url: str) -> bool:
     """True for a meeting or live-stream link (Zoom, Meet, Jitsi, Teams, Twitch, YouTube live, Discord)."""
     parts = _split(safe_url(url))
-    if parts is None:
-        return False
-    host = _host(parts)
+    return parts is not None and _streaming(parts, _host(parts))
+
+
+def _streaming(parts: SplitResult, host: str) -> bool:
     if any(_on_host(host, domain) for domain in STREAMING_HOSTS):
         return True
     segments = {segment.lower() for segment in parts.path.split("/")}

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from aggregator.urls import (
     canonical_url,
     display_url,
-    is_event_page,
+    event_page,
     is_streaming_url,
     meetup_event_id,
     organizer_url_for,
@@ -236,8 +236,10 @@ def test_display_url_is_empty_or_http(url: str) -> None:
         ("not a url", False),
     ],
 )
-def test_is_event_page(url: str, expected: bool) -> None:
-    assert is_event_page(url) is expected
+def test_event_page(url: str, expected: bool) -> None:
+    page = event_page(url)
+    assert bool(page) is expected
+    assert page == (canonical_url(url) if expected else "")
 
 
 def test_a_lower_case_locale_is_dropped_from_meetup_links_but_a_slug_of_that_shape_is_kept() -> None:
