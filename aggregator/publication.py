@@ -12,7 +12,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from aggregator.grouping import sections_of
 from aggregator.merge import compare
@@ -20,6 +20,9 @@ from aggregator.model import Event
 from aggregator.records import content_hash, event_from_dict, event_to_dict
 from aggregator.regions import REGIONS
 
+# Past events stay in the state this long after the span's start, so rendering an earlier or later issue date
+# (`render --date`, `diff`) cannot drop the UID and SEQUENCE of events the next regular run lists again.
+KEEP_PAST = timedelta(days=90)
 MAIN = ""  # the feed of all events, in `Published.feeds`; the region feeds go by their section names
 
 
@@ -95,9 +98,9 @@ def plan(previous: Sequence[Published], events: Sequence[Event], span: tuple[dat
 
     rows = [_listed(by_uid.get(uid), uid, event, now) for uid, event in claimed.items()]
     for row in previous:
-        if row.uid in claimed or row.event.last_day < span[0]:
-            continue  # listed again, or over: past events leave the state for good
-        if MAIN in row.feeds and row.event.first_day <= span[1]:
+        if row.uid in claimed or row.event.last_day < span[0] - KEEP_PAST:
+            continue  # listed again, or long over: past events leave the state for good
+        if MAIN in row.feeds and _overlaps(row.event, span):
             row = replace(
                 row, sequence=row.sequence + 1, modified=now, feeds=(), cancelled=_union(row.cancelled, row.feeds)
             )
@@ -128,13 +131,17 @@ def _listed(old: Published | None, uid: str, event: Event, now: datetime) -> Pub
 def _feeds(rows: Sequence[Published], span: tuple[date, date]) -> dict[str, list[Entry]]:
     feeds: dict[str, list[Entry]] = {name: [] for name in (MAIN, *REGIONS)}
     for row in rows:
-        if row.event.first_day > span[1]:
+        if not _overlaps(row.event, span):
             continue
         for name, cancelled in [*((name, False) for name in row.feeds), *((name, True) for name in row.cancelled)]:
             feeds[name].append(Entry(row.uid, row.event, row.sequence, row.modified, cancelled))
     for entries in feeds.values():
         entries.sort(key=lambda entry: (entry.event.first_day, entry.uid))
     return feeds
+
+
+def _overlaps(event: Event, span: tuple[date, date]) -> bool:
+    return event.first_day <= span[1] and event.last_day >= span[0]
 
 
 def _same(old: Event, new: Event) -> bool:

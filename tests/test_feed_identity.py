@@ -195,3 +195,20 @@ def test_a_store_from_before_identities_keeps_its_published_uids(tmp_path: Path)
     # The same event, now with an identity, is recognised as the one published before.
     listed = plan(rows, [replace(event, identity="google:x|m@x")], (ISSUE, ISSUE + timedelta(days=60)), FIRST_RUN)
     assert [(entry.uid, entry.sequence) for entry in listed.feeds[""]] == [(legacy, 5)]
+
+
+def test_rendering_a_later_date_keeps_the_state_of_what_the_next_run_lists_again() -> None:
+    from aggregator.model import Event, Mode, Place
+    from aggregator.publication import plan
+
+    start = datetime(2026, 12, 10, 19, tzinfo=UTC)
+    event = Event("k", "cal", "Rust Meetup", start, start + timedelta(hours=2), "UTC", Mode.IN_PERSON,
+                  Place("Berlin", "BE", "DE"), identity="google:x|m@x")  # fmt: skip
+    first = plan([], [event], (date(2026, 11, 1), date(2027, 11, 1)), FIRST_RUN)
+    edited = replace(event, title="Rust Meetup #2")
+    second = plan(first.rows, [edited], (date(2026, 11, 1), date(2027, 11, 1)), FIRST_RUN + timedelta(days=1))
+    # A render dated two months later: the meetup is past and unpublished, but its state is kept.
+    later = plan(second.rows, [], (date(2027, 1, 15), date(2028, 1, 15)), FIRST_RUN + timedelta(days=2))
+    assert later.feeds[""] == [] and [row.sequence for row in later.rows] == [1]
+    again = plan(later.rows, [edited], (date(2026, 11, 1), date(2027, 11, 1)), FIRST_RUN + timedelta(days=3))
+    assert [(entry.uid, entry.sequence) for entry in again.feeds[""]] == [(first.rows[0].uid, 1)]
