@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -130,6 +131,9 @@ def load_config(path: Path) -> Config:
     store.finish()
 
     http = http_settings_from_table(root.table("http", {}), default_cache=f"{STATE_DIR}/http-cache.sqlite")
+    for what, state in (("store.path", store_path), ("http.cache", http.cache)):
+        if state is not None and state.resolve().is_relative_to(output_dir.resolve()):
+            raise ConfigError(f"{path}: {what}: {state} is inside output.dir {output_dir}, which is replaced whole")
     health = _health(root.table("health", {}))
     schedule = _schedule(root.table("schedule", {}))
     limits = _limits(root.table("limits", {}))
@@ -191,11 +195,13 @@ def _health(table: Table) -> HealthSettings:
 
 def _output_dir(table: Table, base: Path) -> Path:
     """The output folder: never `/`, a home folder, the config's own folder or one above it, nor a file."""
-    folder = (base / table.str("dir", "public")).resolve()
-    home = folder in (Path.home().resolve(), Path("/root")) or folder.parent == Path("/home")
-    if folder == Path(folder.anchor) or home:
+    # Not resolved: the folder itself is a symlink to the current version of the outputs.
+    folder = Path(os.path.abspath(base / table.str("dir", "public")))  # noqa: PTH100
+    real = folder.resolve()
+    home = real in (Path.home().resolve(), Path("/root")) or real.parent == Path("/home")
+    if real == Path(real.anchor) or home:
         raise table.error("dir", f"refusing to write the outputs into {folder}: pick a folder of their own")
-    if folder == base or folder in base.parents:
+    if real == base or real in base.parents:
         raise table.error("dir", f"{folder} holds the config file; pick a folder of its own, such as public")
     if folder.exists() and not folder.is_dir():
         raise table.error("dir", f"{folder} is a file, not a folder")

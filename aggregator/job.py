@@ -32,8 +32,8 @@ from aggregator.pipeline import (
 )
 from aggregator.store import FetchRecord, Outcome, SourceHealth, Store, SyncStats
 from aggregator.window import issue_window
-from output.files import remove_stale, write_if_changed
-from output.html import EVENTS_DIR, render_site
+from output.files import replace_set
+from output.html import render_site
 from output.ics import FeedText, Revision, render_feeds
 from output.jsonfile import render_json
 from output.markdown import needs_place, render_block
@@ -294,13 +294,8 @@ def render(config: Config, store: Store, issue_date: date, now: datetime, curati
 
 
 def write_outputs(config: Config, files: dict[str, bytes]) -> dict[Path, bool]:
-    """Write each output atomically, only when its content changed; map each path to whether it did."""
-    written = {
-        config.output_dir / name: write_if_changed(config.output_dir / name, data) for name, data in files.items()
-    }
-    # One file per listed event: those of events that left the page go with them.
-    remove_stale(config.output_dir / EVENTS_DIR, set(written))
-    return written
+    """Replace the whole output set at once (files of events no longer listed go); map paths to whether they changed."""
+    return replace_set(config.output_dir, files)
 
 
 def stale_sources(health: Sequence[SourceHealth], settings: HealthSettings) -> list[str]:

@@ -1,11 +1,17 @@
-"""Write output files atomically, and only when their content changed."""
+"""Write output files atomically, and only when their content changed; replace a whole output set at once."""
 
 from __future__ import annotations
 
 import os
 import re
+import shutil
 import tempfile
 from pathlib import Path
+
+# Versions of an output folder kept besides the newest one: a reader that resolved the folder just before a
+# swap can still finish reading.
+KEEP_PREVIOUS = 1
+VERSION_PREFIX = "v-"
 
 
 def write_if_changed(path: Path, data: bytes) -> bool:
@@ -31,14 +37,90 @@ def write_if_changed(path: Path, data: bytes) -> bool:
     return True
 
 
-def remove_stale(folder: Path, keep: set[Path]) -> list[Path]:
-    """Delete the files directly in `folder` that are not in `keep` (outputs of events no longer listed)."""
+def replace_set(folder: Path, files: dict[str, bytes]) -> dict[Path, bool]:
+    """Make `folder` hold exactly `files` (relative names), all at once; map each path to whether it changed.
+
+    The set is written into a fresh version folder next to `folder`, then `folder` (a symlink to the current
+    version) is switched to it with one rename: a reader or a crash sees the old set or the new one, never
+    a mix. A real folder left by an older twir-events becomes the first version. Unfinished versions and
+    temporary files from runs that were killed are removed.
+    """
+    versions = folder.parent / f".{folder.name}.versions"
+    versions.mkdir(parents=True, exist_ok=True)
+    current = _current_version(folder, versions)
+    changed = {folder / name: _read(current / name if current else None) != data for name, data in files.items()}
+    if current is None or any(changed.values()) or _names(current) != set(files):
+        fresh = Path(tempfile.mkdtemp(prefix=VERSION_PREFIX, dir=versions))
+        for name, data in files.items():
+            _write_new(fresh / name, data)
+        fresh.chmod(0o755)
+        _sync_dir(versions)
+        _point(folder, fresh)
+        current = fresh
+    _clean(folder, versions, current)
+    return changed
+
+
+def _current_version(folder: Path, versions: Path) -> Path | None:
+    """The version folder `folder` shows now; a plain folder is moved in as a version first."""
+    if folder.is_symlink():
+        target = folder.resolve()
+        return target if target.is_dir() else None
+    if not folder.exists():
+        return None
     if not folder.is_dir():
-        return []
-    stale = sorted(path for path in folder.iterdir() if path.is_file() and path not in keep)
-    for path in stale:
-        path.unlink(missing_ok=True)
-    return stale
+        raise NotADirectoryError(f"output folder {folder} is a file")
+    # Once only: from here on `folder` is a symlink. Readers miss it for the moment between two renames.
+    moved = Path(tempfile.mkdtemp(prefix=VERSION_PREFIX, dir=versions))
+    moved.rmdir()
+    folder.rename(moved)
+    _point(folder, moved)
+    return moved
+
+
+def _point(folder: Path, target: Path) -> None:
+    """Switch the symlink `folder` to `target` atomically (a new link renamed over the old one)."""
+    link = folder.parent / f".{folder.name}.{os.getpid()}.link.tmp"
+    link.unlink(missing_ok=True)
+    link.symlink_to(os.path.relpath(target, folder.parent), target_is_directory=True)
+    link.replace(folder)
+    _sync_dir(folder.parent)
+
+
+def _clean(folder: Path, versions: Path, current: Path) -> None:
+    """Remove versions older than the previous one, and temporary files that killed runs left behind."""
+    for temp in folder.parent.glob(f".{folder.name}.*.link.tmp"):
+        temp.unlink(missing_ok=True)
+    older = sorted(
+        (path for path in versions.iterdir() if path != current and path.name.startswith(VERSION_PREFIX)),
+        key=lambda path: path.stat().st_mtime,
+        reverse=True,
+    )
+    for path in older[KEEP_PREVIOUS:]:
+        shutil.rmtree(path, ignore_errors=True)
+    for kept in (current, *older[:KEEP_PREVIOUS]):
+        for temp in kept.rglob(".*.tmp"):
+            temp.unlink(missing_ok=True)
+
+
+def _names(folder: Path) -> set[str]:
+    return {path.relative_to(folder).as_posix() for path in folder.rglob("*") if path.is_file()}
+
+
+def _read(path: Path | None) -> bytes | None:
+    try:
+        return path.read_bytes() if path is not None else None
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+        return None
+
+
+def _write_new(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as out:
+        out.write(data)
+        out.flush()
+        os.fsync(out.fileno())
+    path.chmod(0o644)
 
 
 def _sync_dir(folder: Path) -> None:

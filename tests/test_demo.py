@@ -28,7 +28,10 @@ NOW = datetime(2026, 11, 22, 6, 0, tzinfo=UTC)
 
 def run_demo(out: Path, now: datetime = NOW) -> JobResult:
     config = replace(
-        load_config(ROOT / "examples" / "demo" / "config.toml"), output_dir=out, store_path=out / "store.sqlite"
+        load_config(ROOT / "examples" / "demo" / "config.toml"),
+        output_dir=out,
+        # Beside the output folder, never in it: that folder is replaced as a whole.
+        store_path=out.parent / f"{out.name}.sqlite",
     )
     return run_job(config, ISSUE, Http(), now=now)
 
