@@ -54,7 +54,8 @@ PLACES = (
 WORDS = ("ownership", "borrowing", "lifetimes", "traits", "generics", "macros", "async", "embedded", "wasm", "unsafe")
 GAMMA = "/gamma.ics"
 # What output/files.py names a file while writing it: `.events.json.k2j4h1x0.tmp`.
-TEMP = re.compile(r"\..+\.\w+\.tmp")
+# What a killed run may leave: a temporary link beside the output folder, or an unfinished version folder.
+TEMP = re.compile(r"\..+\.\w+\.tmp|v-\w+")
 
 
 def calendar(name: str, first: date, count: int, *, step: int = 3, version: str = "", words: int = 0) -> bytes:
@@ -263,11 +264,18 @@ def outputs(folder: Path) -> dict[str, bytes]:
 
 
 def strays(folder: Path) -> set[str]:
-    """Dotfiles in the output folder and its regions folder: cheap enough to poll every half millisecond."""
+    """Dotfiles in the output folder, its regions folder and beside it, and the version folders a run writes into.
+
+    Cheap enough to poll every half millisecond.
+    """
     found: set[str] = set()
+    versions = folder.parent / f".{folder.name}.versions"
     for sub in ("", "regions/"):
         with contextlib.suppress(FileNotFoundError):
             found.update(sub + path.name for path in (folder / sub).iterdir() if path.name.startswith("."))
+    with contextlib.suppress(FileNotFoundError):
+        found.update(path.name for path in folder.parent.iterdir() if path.name.endswith(".tmp"))
+        found.update(path.name for path in versions.iterdir() if path != folder.resolve())
     return found
 
 
@@ -338,8 +346,15 @@ def test_a_run_killed_at_any_point_leaves_the_published_outputs_whole(server: Fa
         return lambda: server.hits("/big.ics") > hits
 
     def writing(name: str) -> Callable[[], bool]:
-        before = strays(out)
-        return lambda: any(f".{name}." in stray for stray in strays(out) - before)
+        # Each run writes its set into a fresh version folder beside the output folder, then switches to it.
+        versions = out.parent / f".{out.name}.versions"
+        before = set(versions.iterdir())
+
+        def started() -> bool:
+            fresh = set(versions.iterdir()) - before
+            return any((v / name).exists() or (v / "regions" / name).exists() for v in fresh)
+
+        return started
 
     def replaced(name: str) -> Callable[[], bool]:
         inode = (out / name).stat().st_ino
