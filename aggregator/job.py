@@ -39,6 +39,8 @@ from output.jsonfile import render_json
 from output.markdown import needs_place, render_block
 from sources.http import Http
 
+# The fetch log keeps this much history (and each source's latest fetch of every outcome, however old).
+FETCH_HISTORY = timedelta(days=90)
 # Events this far outside the feed's span are read too, so that merging at the span's edges sees both sides.
 MERGE_MARGIN = timedelta(days=7)
 
@@ -135,6 +137,7 @@ def run_job(
             raise InterruptedRunError(f"{http.stopped}; nothing was stored")
         covered = (max(span.start, now.date()), span.end)
         outcomes = [settle(store, run, config.health, covered, now) for run in collected.runs]
+        store.prune_fetches(now - FETCH_HISTORY)
         rendered = render(config, store, issue_date, now, curation)
         written = write_outputs(config, rendered.files)
     return JobResult(rendered, collected, outcomes, written)

@@ -352,6 +352,21 @@ class Store:
                 ),
             )
 
+    def prune_fetches(self, before: datetime) -> int:
+        """Forget fetches started before `before`, except each source's latest of every outcome (all that
+        `source_health` and `last_success` read); how many were forgotten."""
+        with self._transaction() as db:
+            cursor = db.execute(
+                """DELETE FROM fetches WHERE started < ? AND id NOT IN (
+                    SELECT id FROM (
+                        SELECT id, ROW_NUMBER() OVER (
+                            PARTITION BY source, outcome ORDER BY started DESC, id DESC) AS newest
+                        FROM fetches)
+                    WHERE newest = 1)""",
+                (_stamp(before),),
+            )
+        return cursor.rowcount
+
     def last_success(self, source: str) -> datetime | None:
         """When the latest fetch with outcome 'ok' of the source started."""
         row = self._db.execute(

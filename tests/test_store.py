@@ -339,3 +339,18 @@ def test_a_v2_file_gets_day_columns_from_its_rows(tmp_path: Path) -> None:
         with migrated._transaction() as db:
             db.execute("DELETE FROM events WHERE key = 'a:x'")
         assert [s.event.key for s in migrated.events_in(["a"], date(2026, 8, 1), date(2026, 8, 31))] == ["a:in"]
+
+
+def test_pruning_the_fetch_log_keeps_what_status_reads(store: Store) -> None:
+    outcomes: list[Outcome] = ["ok", "ok", "failed", "ok", "suspect", "ok", "failed", "ok"]
+    for day, outcome in enumerate(outcomes):
+        for source in ("a", "b"):
+            store.record_fetch(FetchRecord(source, T0 + timedelta(days=30 * day), outcome, 200, 10, 0.1, 1))
+    store.record_fetch(FetchRecord("gone", T0, "failed", None, 0, 0.1, 0, "dns"))
+    now = T0 + timedelta(days=400)
+    health = store.source_health(now)
+    # Of the seven older rows per source, the latest failure and the latest suspect fetch stay.
+    assert store.prune_fetches(T0 + timedelta(days=200)) == 2 * 5
+    assert store.source_health(now) == health
+    assert store.last_success("a") == T0 + timedelta(days=210)
+    assert store.prune_fetches(T0 + timedelta(days=200)) == 0
