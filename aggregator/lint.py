@@ -56,8 +56,6 @@ _PLAIN_LINK = re.compile(
 )
 _BOLD_ORGANIZER = re.compile(r"\|(?P<gap>\s*)\[\*\*(?P<text>[^\]*]*)\*\*\]\(")
 # Online rooms that really recur under one link: the same link on several dates is not a pasting slip there.
-# Luma paths that are not one event's page.
-_LUMA_PAGES = frozenset({"calendar", "discover", "home", "user", "u"})
 _ROOM_HOSTS = (
     "jit.si",
     "jitsi.org",
@@ -796,24 +794,10 @@ def _check_reused_links(units: Sequence[_Unit]) -> list[Problem]:
         earlier = first.setdefault(unit.link, unit)
         if earlier is unit or _days_meet(earlier.item, unit.item):
             continue
-        # A page of one occurrence on two dates is wrong for one of them; another page (a series' own site)
-        # may serve several dates, but not several different events.
-        if _one_occurrence(unit) or earlier.item.title.casefold() != unit.item.title.casefold():
-            when = earlier.item.first_day
-            message = f"same event link as line {earlier.line} ({when}): pasted under the wrong event?"
-            problems.append(Problem(unit.line, "reused-link", message, False))
+        when = earlier.item.first_day
+        message = f"same event link as line {earlier.line} ({when}): pasted under the wrong event?"
+        problems.append(Problem(unit.line, "reused-link", message, False))
     return problems
-
-
-def _one_occurrence(unit: _Unit) -> bool:
-    """A link to one dated occurrence: a meetup event id, a Luma event page, an Eventbrite event."""
-    if unit.meetup is not None:
-        return unit.meetup[1].isdigit()
-    parts = urlsplit(unit.link)
-    host, path = (parts.hostname or "").removeprefix("www."), parts.path.strip("/")
-    if host in ("luma.com", "lu.ma"):
-        return bool(path) and "/" not in path and path not in _LUMA_PAGES
-    return host.startswith("eventbrite.") and path.startswith("e/")
 
 
 def _is_room(url: str) -> bool:
