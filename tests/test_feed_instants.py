@@ -17,34 +17,10 @@ from aggregator.normalize import normalize
 from output.ics import render_feed
 from sources.base import Span
 from sources.ics import parse_calendar
+from tests.outlook import OUTLOOK_ZONES
 
 BERLIN = ZoneInfo("Europe/Berlin")
 SPAN = Span(date(2026, 12, 1), date(2027, 12, 31))
-
-OUTLOOK_ZONES = """BEGIN:VTIMEZONE
-TZID:India Standard Time
-BEGIN:STANDARD
-DTSTART:16010101T000000
-TZOFFSETFROM:+0530
-TZOFFSETTO:+0530
-END:STANDARD
-END:VTIMEZONE
-BEGIN:VTIMEZONE
-TZID:Pacific Standard Time
-BEGIN:STANDARD
-DTSTART:16010101T020000
-TZOFFSETFROM:-0700
-TZOFFSETTO:-0800
-RRULE:FREQ=YEARLY;BYDAY=1SU;BYMONTH=11
-END:STANDARD
-BEGIN:DAYLIGHT
-DTSTART:16010101T020000
-TZOFFSETFROM:-0800
-TZOFFSETTO:-0700
-RRULE:FREQ=YEARLY;BYDAY=2SU;BYMONTH=3
-END:DAYLIGHT
-END:VTIMEZONE
-"""
 
 
 def calendar(events: str, head: str = "") -> bytes:

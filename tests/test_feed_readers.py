@@ -21,6 +21,7 @@ from pytest_httpserver import HTTPServer
 from aggregator.config import load_config
 from aggregator.job import run_job
 from sources.http import Http
+from tests.outlook import OUTLOOK_ZONES
 from tests.readers import (
     Occurrence,
     as_utc_range,
@@ -34,31 +35,6 @@ from tests.readers import (
 ISSUE = date(2026, 12, 2)
 NOW = datetime(2026, 11, 30, 6, tzinfo=UTC)
 DEMO = Path(__file__).resolve().parents[1] / "examples" / "demo" / "config.toml"
-
-OUTLOOK_ZONE = """BEGIN:VTIMEZONE
-TZID:W. Europe Standard Time
-BEGIN:STANDARD
-DTSTART:16010101T030000
-TZOFFSETFROM:+0200
-TZOFFSETTO:+0100
-RRULE:FREQ=YEARLY;BYDAY=-1SU;BYMONTH=10
-END:STANDARD
-BEGIN:DAYLIGHT
-DTSTART:16010101T020000
-TZOFFSETFROM:+0100
-TZOFFSETTO:+0200
-RRULE:FREQ=YEARLY;BYDAY=-1SU;BYMONTH=3
-END:DAYLIGHT
-END:VTIMEZONE
-BEGIN:VTIMEZONE
-TZID:India Standard Time
-BEGIN:STANDARD
-DTSTART:16010101T000000
-TZOFFSETFROM:+0530
-TZOFFSETTO:+0530
-END:STANDARD
-END:VTIMEZONE
-"""
 
 # title, zone (or a Windows name), place, local start, length, the IANA zone that defines the intended instant.
 ONE_OFFS = [
@@ -131,7 +107,7 @@ def hard_calendar() -> bytes:
         for lines in events
     )
     head = "BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:-//Microsoft Corporation//Outlook 16.0 MIMEDIR//EN\n"
-    return f"{head}{OUTLOOK_ZONE}{body}END:VCALENDAR\n".replace("\n", "\r\n").encode()
+    return f"{head}{OUTLOOK_ZONES}{body}END:VCALENDAR\n".replace("\n", "\r\n").encode()
 
 
 def from_json(path: Path) -> set[Occurrence]:
