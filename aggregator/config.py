@@ -298,8 +298,21 @@ def _source_spec(table: Table, base: Path) -> SourceSpec:
 
 
 def _check_unique(specs: list[SourceSpec], path: Path) -> None:
+    """Names are unique, and none is another's name plus `:`, so `source:event id` keys never collide."""
     seen: set[str] = set()
     for spec in specs:
         if spec.name in seen:
             raise ConfigError(f"{path}: source name {spec.name!r} is used twice")
         seen.add(spec.name)
+    # A key `m:x:y` could be source `m`, event `x:y` or source `m:x`, event `y`: only a prefix makes that so.
+    for name in sorted(seen):
+        prefix = next((other for other in _prefixes(name) if other in seen), None)
+        if prefix is not None:
+            raise ConfigError(
+                f"{path}: source names {prefix!r} and {name!r} would mix up their events' keys; rename one"
+            )
+
+
+def _prefixes(name: str) -> list[str]:
+    """Every `p` such that `name` starts with `p + ":"`."""
+    return [name[:index] for index, char in enumerate(name) if char == ":"]

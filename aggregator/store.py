@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
@@ -178,9 +179,18 @@ class SourceHealth:
 class Store:
     """The store file at `path`, created (with its folder) on first use and migrated to the newest schema."""
 
-    def __init__(self, path: Path, *, migrations: Sequence[Migration] = MIGRATIONS) -> None:
+    def __init__(self, path: Path, *, migrations: Sequence[Migration] = MIGRATIONS, _new: bool = False) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists() and not _new:
+            _create(path, migrations)
+        elif path.is_file() and path.stat().st_size == 0:
+            # A new store is created whole (below), so an empty file is a damaged one: starting afresh
+            # would silently forget every event and fetch.
+            raise StoreError(
+                f"store {path} is empty (0 bytes), so it was truncated or damaged: "
+                "restore it from a backup, or delete it to start afresh"
+            )
         # Autocommit mode: every transaction is opened explicitly by `_transaction`.
         self._db = sqlite3.connect(path, timeout=BUSY_SECONDS, isolation_level=None)
         try:
@@ -498,6 +508,14 @@ def _days(data: str) -> tuple[str, str]:
     except ValueError:
         return date.min.isoformat(), date.max.isoformat()
     return event.first_day.isoformat(), event.last_day.isoformat()
+
+
+def _create(path: Path, migrations: Sequence[Migration]) -> None:
+    """A new store, built beside `path` and renamed into place: a kill never leaves a half-made file there."""
+    temp = path.with_name(f".{path.name}.{os.getpid()}.new.tmp")
+    temp.unlink(missing_ok=True)
+    Store(temp, migrations=migrations, _new=True).close()
+    temp.replace(path)
 
 
 def _utc(moment: datetime) -> datetime:

@@ -12,6 +12,7 @@ import http.client
 import logging
 import os
 import random
+import re
 import socket
 import sqlite3
 import ssl
@@ -138,7 +139,7 @@ class Response:
 
     @property
     def text(self) -> str:
-        return self.content.decode("utf-8", errors="replace")
+        return decode_text(self.content, _declared_charset(self.headers.get("Content-Type", "")))
 
 
 class Http:
@@ -269,6 +270,28 @@ class Http:
 
     def _record(self, transfer: Transfer) -> None:
         self._pool.record(replace(transfer, source=self.source))
+
+
+def decode_text(body: bytes, declared: str = "") -> str:
+    """Bytes as text: UTF-8 when they are (a BOM is dropped), else the declared charset, else a detected one."""
+    try:
+        return body.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    if declared:
+        try:
+            return body.decode(declared)
+        except (LookupError, UnicodeDecodeError):
+            pass
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(body).best()
+    return str(best) if best is not None else body.decode("utf-8", errors="replace")
+
+
+def _declared_charset(content_type: str) -> str:
+    match = re.search(r"charset=[\"']?([\w.:-]+)", content_type, re.IGNORECASE)
+    return match.group(1) if match else ""
 
 
 def read_regular_file(path: Path) -> bytes:

@@ -18,7 +18,7 @@ from aggregator.model import RawEvent
 from aggregator.text import first_line
 from aggregator.tomltable import Table
 from sources.base import SourceError, SourceResult, Span, resolve_url
-from sources.http import FetchError, Http
+from sources.http import FetchError, Http, decode_text
 
 # Occurrences kept per series within the span: a daily event over the feed's 13 months fits.
 MAX_OCCURRENCES = 1000
@@ -63,7 +63,8 @@ def read_calendar(name: str, body: bytes) -> icalendar.Calendar:
     if not body.strip():
         raise SourceError("empty response, expected an iCalendar file")
     try:
-        calendar = icalendar.Calendar.from_ical(body)
+        # A feed in Latin-1 or Windows-1252 (despite RFC 5545's UTF-8) must not publish "K\ufffdln".
+        calendar = icalendar.Calendar.from_ical(decode_text(body))
     except (ValueError, IndexError, KeyError) as exc:
         raise SourceError(f"not a valid iCalendar file: {first_line(exc)}") from None
     if not isinstance(calendar, icalendar.Calendar) or calendar.name != "VCALENDAR":

@@ -259,3 +259,52 @@ def test_an_output_dir_that_is_no_folder_of_its_own_is_refused(
     assert code == 2
     [line] = err.splitlines()
     assert "[output].dir" in line
+
+
+def test_source_names_whose_event_keys_could_collide_are_refused(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    config = manual_config(tmp_path, MANUAL_GOOD)
+    extra = '\n[[source]]\nname = "hand:x"\ntype = "manual"\npath = "manual.toml"\n'
+    config.write_text(config.read_text() + extra)
+    code, _, err = cli(capsys, "run", "--config", str(config), "--date", ISSUE)
+    assert code == 2
+    [line] = err.splitlines()
+    assert "'hand' and 'hand:x' would mix up their events' keys" in line
+
+
+@pytest.mark.parametrize("encoding", ["latin-1", "cp1252", "utf-8"])
+def test_a_feed_is_read_in_its_own_charset(encoding: str) -> None:
+    body = calendar(vevent("k@x", "Rust Köln - Treffen", "LOCATION:Köln, Deutschland")).decode()
+    result = parse_calendar("cal", body.encode(encoding), SPAN)
+    [event] = result.events
+    assert event.title == "Rust Köln - Treffen"
+    assert event.location == "Köln, Deutschland"
+
+
+def test_an_empty_store_file_is_refused_not_started_afresh(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    config = manual_config(tmp_path, MANUAL_GOOD)
+    store = tmp_path / ".twir-events" / "store.sqlite"
+    store.parent.mkdir()
+    store.write_bytes(b"")
+    code, _, err = cli(capsys, "run", "--config", str(config), "--date", ISSUE)
+    assert code == 4
+    [line] = err.splitlines()
+    assert "empty (0 bytes)" in line
+    assert store.read_bytes() == b""
+
+
+def test_a_flood_from_one_source_is_capped_and_later_runs_still_work(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    flood = [vevent(f"f{n}@x", f"Rust Meetup {n}", "LOCATION:Berlin, Germany") for n in range(400)]
+    (tmp_path / "flood.ics").write_bytes(calendar(*flood))
+    config = manual_config(tmp_path, MANUAL_GOOD, "[limits]\nevents_per_source = 150\n")
+    config.write_text(config.read_text() + '\n[[source]]\nname = "flood"\ntype = "ics"\nurl = "flood.ics"\n')
+    code, _, err = cli(capsys, "run", "--config", str(config), "--date", ISSUE)
+    assert code == 0, err
+    assert "flood: listed 400 events, more than the cap of 150; kept the earliest" in err
+    with sqlite3.connect(tmp_path / ".twir-events" / "store.sqlite") as db:
+        assert db.execute("SELECT COUNT(*) FROM events WHERE source = 'flood'").fetchone() == (150,)
+    assert cli(capsys, "run", "--config", str(config), "--date", ISSUE)[0] == 0
+    assert cli(capsys, "render", "--config", str(config), "--date", ISSUE)[0] == 0
