@@ -21,6 +21,8 @@ _SECTION_HEADING = re.compile(r"##[ \t]+Upcoming Events[ \t#]*")
 _NEXT_SECTION = re.compile(r"#{1,2}[ \t]")
 _BLOCK_START = "Rusty Events between"
 _FOOTER_LAST = ("[community]:", "[calendar]:")
+# Lines that belong to a block: a section header, a listing, the footer.
+_BLOCK_PARTS = ("### ", "* ", "If you are running a Rust event", *_FOOTER_LAST)
 _ORDER = (*REGIONS, UNPLACED)
 _NAME_DATE = re.compile(r"(\d{4}-\d{2}-\d{2})-this-week-in-rust")
 _WINDOW_DATE = re.compile(r"^Rusty Events between\s+(\d{4}-\d{2}-\d{2})", re.MULTILINE)
@@ -148,6 +150,11 @@ def _bounds(lines: Sequence[str], heading: int) -> tuple[int, int]:
     stop = next((i for i in range(heading + 1, len(lines)) if _NEXT_SECTION.match(lines[i])), len(lines))
     start = next((i for i in range(heading + 1, stop) if lines[i].startswith(_BLOCK_START)), None)
     if start is None:
+        if any(lines[i].lstrip().startswith(_BLOCK_PARTS) for i in range(heading + 1, stop)):
+            raise UpdateError(
+                "the events section has listings or a footer but no `Rusty Events between` line: "
+                "add that line (or empty the section) so the block's start is known; nothing was changed"
+            )
         # No block yet: it goes after the heading and its blank line.
         start = min(heading + 2, stop) if heading + 1 < stop and not lines[heading + 1].strip() else heading + 1
         return start, start

@@ -114,6 +114,14 @@ def test_a_section_without_a_block_or_without_a_footer_takes_the_whole_block() -
 def test_a_draft_without_an_events_section_is_refused() -> None:
     with pytest.raises(UpdateError, match="no `## Upcoming Events` section"):
         update_draft(HEAD + TAIL, GENERATED, WINDOW, KNOWN)
+    # Listings without the window line: where the block starts is unknown, so nothing is guessed.
+    headless = draft(block(("Europe", HAND)).split("\n", 2)[2])
+    assert headless.startswith(HEAD + "## Upcoming Events\n\n### Europe")
+    with pytest.raises(UpdateError, match="no `Rusty Events between` line"):
+        update_draft(headless, GENERATED, WINDOW, KNOWN)
+    # A section holding only a note takes the block after its heading; the note stays.
+    noted = draft("<!-- events go here -->\n\n")
+    assert update_draft(noted, GENERATED, WINDOW, KNOWN).text == draft(GENERATED + "\n<!-- events go here -->\n\n")
 
 
 def test_the_issue_date_comes_from_the_file_name_then_the_window_line() -> None:
