@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
+from itertools import count
 
 from aggregator.grouping import sections_of
 from aggregator.merge import compare
@@ -59,18 +60,17 @@ class FeedPlan:
     feeds: dict[str, list[Entry]] = field(default_factory=dict)
 
 
-def uid_for(identity: str, taken: Iterable[str] = ()) -> str:
+def uid_for(identity: str, taken: Collection[str] = ()) -> str:
     """A UID from an identity's hash, made unique against `taken` (two records once claimed one identity).
 
     No domain part: RFC 7986 no longer recommends one, and every subscriber fetches every byte on every refresh.
     """
-    used = set(taken)
-    for attempt in range(len(used) + 1):
+    for attempt in count():
         basis = identity if attempt == 0 else f"{identity}#{attempt}"
         candidate = hashlib.sha1(basis.encode("utf-8")).hexdigest()[:16]
-        if candidate not in used:
+        if candidate not in taken:
             return candidate
-    raise AssertionError("unreachable: more attempts than UIDs in use")
+    raise AssertionError("unreachable: count() never ends")
 
 
 def identity_of(event: Event) -> str:
@@ -90,11 +90,19 @@ def plan(previous: Sequence[Published], events: Sequence[Event], span: tuple[dat
             claimed[row.uid] = event
         else:
             pending.append(event)
-    orphans = [row for row in previous if row.uid not in claimed and MAIN in row.feeds]
+    # Vanished events by day, so that finding an heir costs a few comparisons, not one per published event.
+    orphans: dict[date, dict[str, Published]] = {}
+    for row in previous:
+        if row.uid not in claimed and MAIN in row.feeds:
+            for day in _days(row.event):
+                orphans.setdefault(day, {})[row.uid] = row
+    taken = set(by_uid) | set(claimed)
     for event in pending:
-        heir = next((row for row in orphans if row.uid not in claimed and _same(row.event, event)), None)
-        uid = heir.uid if heir is not None else uid_for(identity_of(event), (*by_uid, *claimed))
+        candidates = {uid: row for day in _days(event) for uid, row in orphans.get(day, {}).items()}
+        heir = next((row for row in candidates.values() if row.uid not in claimed and _same(row.event, event)), None)
+        uid = heir.uid if heir is not None else uid_for(identity_of(event), taken)
         claimed[uid] = event
+        taken.add(uid)
 
     rows = [_listed(by_uid.get(uid), uid, event, now) for uid, event in claimed.items()]
     for row in previous:
@@ -138,6 +146,12 @@ def _feeds(rows: Sequence[Published], span: tuple[date, date]) -> dict[str, list
     for entries in feeds.values():
         entries.sort(key=lambda entry: (entry.event.first_day, entry.uid))
     return feeds
+
+
+def _days(event: Event) -> list[date]:
+    """The days an event covers, at most a month of them (the merge never matches longer spans)."""
+    length = min((event.last_day - event.first_day).days, 31)
+    return [event.first_day + timedelta(days=offset) for offset in range(length + 1)]
 
 
 def _overlaps(event: Event, span: tuple[date, date]) -> bool:
