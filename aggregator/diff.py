@@ -1,7 +1,7 @@
 """What changed since the previous issue: new, dropped, moved and edited events, for the editor and events.json.
 
-Events of the two issues are matched by key, else by canonical link, else as `merge.compare` judges them
-the same; a match whose printed date, place, title, link or organizer differs is a change.
+Events of the two issues are matched by key, else by canonical link, else as the merge judges them the same;
+a match whose printed date, place, title, link or organizer differs is a change.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from aggregator.labels import where_label
-from aggregator.merge import PossibleDuplicate, compare
+from aggregator.merge import PossibleDuplicate, same_pairs
 from aggregator.model import Event
 from aggregator.urls import canonical_url
 from aggregator.window import Window, issue_window
@@ -247,7 +247,7 @@ def diff_json_for_run(
 
 
 def _match(before: list[Event], after: list[Event], previous_window: Window, current_window: Window) -> list[Pair]:
-    """One-to-one pairs: by key, then by canonical link (nearest dates first), then by `merge.compare`."""
+    """One-to-one pairs: by key, then by canonical link (nearest dates first), then as the merge judges them."""
     by_key = {event.key: event for event in after}
     pairs = [(old, by_key[old.key]) for old in before if old.key in by_key]
 
@@ -259,20 +259,24 @@ def _match(before: list[Event], after: list[Event], previous_window: Window, cur
     def linked(old: Event, new: Event) -> bool:
         # A group page shared by a series links last month's meetup to next month's: one that passed and
         # one that entered the window are two occurrences, not one moved event.
-        rotated = not current_window.overlaps(old) and not previous_window.overlaps(new)
-        return bool(_link_key(old.url)) and _link_key(old.url) == _link_key(new.url) and not rotated
+        return not (not current_window.overlaps(old) and not previous_window.overlaps(new))
 
-    pairs += _closest(*left(), linked)
-    pairs += _closest(*left(), lambda old, new: compare(old, new)[0] == "same")
+    old_left, new_left = left()
+    by_link: dict[str, list[Event]] = {}
+    for new in new_left:
+        if link := _link_key(new.url):
+            by_link.setdefault(link, []).append(new)
+    pairs += _closest(
+        [(old, new) for old in old_left for new in by_link.get(_link_key(old.url), ()) if linked(old, new)]
+    )
+    old_left, new_left = left()
+    pairs += _closest([(old_left[i], new_left[j]) for i, j in same_pairs(old_left, new_left)])
     return pairs
 
 
-def _closest(before: list[Event], after: list[Event], accept: Callable[[Event, Event], bool]) -> list[Pair]:
-    """Accepted pairs taken greedily, closest dates first, each event used once."""
-    candidates = sorted(
-        ((old, new) for old in before for new in after if accept(old, new)),
-        key=lambda pair: (_gap_days(*pair), pair[0].key, pair[1].key),
-    )
+def _closest(candidates: Sequence[Pair]) -> list[Pair]:
+    """Candidate pairs taken greedily, closest dates first, each event used once."""
+    candidates = sorted(candidates, key=lambda pair: (_gap_days(*pair), pair[0].key, pair[1].key))
     used_before: set[str] = set()
     used_after: set[str] = set()
     chosen = []

@@ -224,6 +224,17 @@ def _merge(events: Iterable[Event], rank: Rank) -> MergeResult:
     return MergeResult(result, [PossibleDuplicate(*pair) for pair in sorted(pairs)], merges)
 
 
+def same_pairs(first: Sequence[Event], second: Sequence[Event]) -> list[tuple[int, int]]:
+    """(i, j) for each `first[i]` and `second[j]` judged one event, found by the merge's blocking (no all-pairs)."""
+    facts = [_Facts.of(event) for event in (*first, *second)]
+    split = len(first)
+    return [
+        (i, j - split)
+        for i, j in _candidate_pairs(facts)
+        if i < split <= j and _compare(facts[i], facts[j])[0] == "same"
+    ]
+
+
 def compare(a: Event, b: Event) -> tuple[str, str]:
     """`("same", why)`, `("maybe", why)` or `("different", "")` for two events."""
     return _compare(_Facts.of(a), _Facts.of(b))

@@ -394,3 +394,12 @@ def test_command_lists_the_possible_duplicates_of_the_issue(config: Config, caps
     assert run_command([*argv, "--json"]) == 0
     [doubt] = json.loads(capsys.readouterr().out)["possible_duplicates"]
     assert (doubt["first"]["key"], doubt["second"]["key"]) == ("first", "second")
+
+
+def test_a_renamed_source_matches_its_events_by_link_or_as_the_merge_judges(store: Store) -> None:
+    # Every key changed (the source was renamed): events are matched by link, else by organizer and title.
+    previous = [ev(f"old:{n}", d(12, 1 + n % 20), title=f"Rust talks {n}") for n in range(300)]
+    current = [ev(f"new:{n}", e.first_day, title=e.title, url=e.url if n % 2 else "") for n, e in enumerate(previous)]
+    diff = both(previous, current, store)
+    assert (diff.unchanged, keys(diff.new), keys(diff.dropped)) == (150, [], [])
+    assert {change.changes[0].field for change in diff.changed} == {"link"}
