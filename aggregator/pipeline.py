@@ -86,7 +86,8 @@ class Collected:
     @property
     def warnings(self) -> list[str]:
         lines = [f"{r.name}: {r.error}" for r in self.reports if r.error]
-        return lines + [line for r in self.reports for line in r.warnings]
+        # Also written to the scheduler's log: nothing a source sent may drive the terminal that shows it.
+        return [text.terminal_safe(line, ERROR_LIMIT) for line in lines + [w for r in self.reports for w in r.warnings]]
 
 
 @dataclass(frozen=True)
@@ -133,7 +134,7 @@ def fetch_source(spec: SourceSpec, http: Http, span: Span) -> tuple[SourceResult
     if result is not None and stale:
         # A cached copy standing in for a failed server is no fresh fetch: counted as one, it would hide
         # the outage from `status` for good. The store keeps the source's last good events anyway.
-        report.error = stale[0]
+        report.error = text.terminal_safe(stale[0], ERROR_LIMIT)
         result = None
     return result, report
 

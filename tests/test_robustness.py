@@ -308,3 +308,22 @@ def test_a_flood_from_one_source_is_capped_and_later_runs_still_work(
         assert db.execute("SELECT COUNT(*) FROM events WHERE source = 'flood'").fetchone() == (150,)
     assert cli(capsys, "run", "--config", str(config), "--date", ISSUE)[0] == 0
     assert cli(capsys, "render", "--config", str(config), "--date", ISSUE)[0] == 0
+
+
+def test_escape_sequences_from_a_source_never_reach_the_terminal(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    hostile = "\x1b]0;pwned\x07\x1b[2J\u202e"
+    (tmp_path / "bad.ics").write_bytes(f"{hostile}BEGIN:VCALENDAR\r\n{hostile}garbage\r\n".encode())
+    title = calendar(vevent("t@x", f"Rust{hostile} Night", "URL:https://example.org/t"))
+    (tmp_path / "title.ics").write_bytes(title)
+    config = manual_config(tmp_path, MANUAL_GOOD)
+    extra = "".join(f'\n[[source]]\nname = "{n}"\ntype = "ics"\nurl = "{n}.ics"\n' for n in ("bad", "title"))
+    config.write_text(config.read_text() + extra)
+    code, out, err = cli(capsys, "run", "--config", str(config), "--date", ISSUE)
+    assert code == 0, err
+    assert "failed: bad: " in err
+    _, status, _ = cli(capsys, "status", "--config", str(config))
+    for shown in (out, err, status):
+        assert not set(shown) & {"\x1b", "\x07", "\u202e"}
+    assert "pwned" in out and "Night" in out  # the title itself is kept, minus the controls
