@@ -1,9 +1,9 @@
 """The RFC 5545 feed of all events, and one feed per TWiR section.
 
 Output is a pure function of its entries: running twice gives the same bytes. Each event is built and
-serialised once per run and each VTIMEZONE once, whichever feeds carry them. DTSTAMP and LAST-MODIFIED
-come from the feed's state (when the event last changed); without one they are the event's start instant
-in UTC, which never depends on the time of the run.
+serialised once per run and each VTIMEZONE once, whichever feeds carry them. DTSTAMP comes from the feed's
+state (when the event last changed); without one it is the event's start instant in UTC, which never
+depends on the time of the run.
 """
 
 from __future__ import annotations
