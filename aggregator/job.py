@@ -136,9 +136,10 @@ def run_job(
         if interrupt is not None and interrupt.is_set():
             raise InterruptedRunError(f"{http.stopped}; nothing was stored")
         covered = (max(span.start, now.date()), span.end)
-        outcomes = [settle(store, run, config.health, covered, now) for run in collected.runs]
-        store.prune_fetches(now - FETCH_HISTORY)
-        rendered = render(config, store, issue_date, now, curation)
+        with store.batch():
+            outcomes = [settle(store, run, config.health, covered, now) for run in collected.runs]
+            store.prune_fetches(now - FETCH_HISTORY)
+            rendered = render(config, store, issue_date, now, curation)
         written = write_outputs(config, rendered.files)
     return JobResult(rendered, collected, outcomes, written)
 

@@ -430,8 +430,29 @@ class Store:
         return health
 
     @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Every write inside is one transaction: if anything in the block fails, the store is as before it.
+
+        A run stores its fetches and renders inside one batch, so a run that fails (a flood the merge cannot
+        take, a bug) never leaves data behind that would make every later run fail the same way.
+        """
+        with self._transaction():
+            yield
+
+    @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         """One write transaction; a crash before COMMIT leaves the previous state (SQLite's atomic commit)."""
+        if self._db.in_transaction:
+            # Inside a batch: a savepoint, so this step alone can still be undone.
+            self._db.execute("SAVEPOINT step")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK TO step")
+                self._db.execute("RELEASE step")
+                raise
+            self._db.execute("RELEASE step")
+            return
         # IMMEDIATE takes the write lock up front, so an overlapping run waits instead of failing mid-way.
         self._db.execute("BEGIN IMMEDIATE")
         try:

@@ -354,3 +354,25 @@ def test_pruning_the_fetch_log_keeps_what_status_reads(store: Store) -> None:
     assert store.source_health(now) == health
     assert store.last_success("a") == T0 + timedelta(days=210)
     assert store.prune_fetches(T0 + timedelta(days=200)) == 0
+
+
+def test_a_failed_batch_leaves_the_store_as_it_was(tmp_path: Path) -> None:
+    path = tmp_path / "store.sqlite"
+    with Store(path) as first:
+        first.sync_source("a", [event("1")], T0)
+    with Store(path) as second, pytest.raises(RuntimeError), second.batch():
+        second.sync_source("a", [event("2"), event("3")], T1)
+        second.record_fetch(fetch("a", T1))
+        assert {s.event.key for s in second.current_events()} == {"a:2", "a:3"}
+        raise RuntimeError("the render failed")
+    with Store(path) as third:
+        assert {s.event.key for s in third.current_events()} == {"a:1"}
+        assert third.source_health(T2) == []
+
+
+def test_a_failed_step_inside_a_batch_is_undone_alone(store: Store) -> None:
+    with store.batch():
+        store.sync_source("a", [event("1")], T0)
+        with pytest.raises(StoreError):
+            store.sync_source("b", [event("2", source="b"), dataclasses.replace(event("x", source="b"), key="a:1")], T0)
+    assert [s.event.key for s in store.current_events()] == ["a:1"]
