@@ -25,14 +25,17 @@ def server() -> Iterator[FaultServer]:
 
 
 def fast(**overrides: Any) -> HttpSettings:
-    """Production behaviour with test-sized numbers: no retries unless asked, tiny back-off."""
+    """Production behaviour with test-sized numbers: no retries unless asked, tiny back-off.
+
+    Timeouts are generous so a loaded machine never fails a test; a test about timeouts sets its own.
+    """
     values: dict[str, Any] = {
         "retries": 0,
         "backoff": 0.01,
         "max_wait": 1.0,
-        "timeout_connect": 1.0,
-        "timeout_read": 1.0,
-        "deadline": 5.0,
+        "timeout_connect": 10.0,
+        "timeout_read": 10.0,
+        "deadline": 30.0,
     }
     return HttpSettings(**{**values, **overrides})
 
