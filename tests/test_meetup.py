@@ -519,6 +519,14 @@ def jwt_env(monkeypatch: pytest.MonkeyPatch, client: str) -> None:
     monkeypatch.setenv("MEETUP_SIGNING_KEY_ID", "signing-key-1")
 
 
+def signed_in(monkeypatch: pytest.MonkeyPatch, key_pair: tuple[str, str]) -> tuple[str, str]:
+    """JWT credentials with the private key in the environment, for a new client; its public key and name."""
+    client = f"client-{uuid.uuid4()}"
+    jwt_env(monkeypatch, client)
+    monkeypatch.setenv("MEETUP_PRIVATE_KEY", key_pair[0])
+    return key_pair[1], client
+
+
 def token_endpoint(public: str, client: str, seen: list[dict[str, Any]]) -> Any:
     def handle(request: Request) -> Response:
         claims = {}
@@ -535,10 +543,7 @@ def token_endpoint(public: str, client: str, seen: list[dict[str, Any]]) -> Any:
 def test_jwt_is_signed_and_exchanged_once(
     httpserver: HTTPServer, http: Http, monkeypatch: pytest.MonkeyPatch, key_pair: tuple[str, str]
 ) -> None:
-    private, public = key_pair
-    client = f"client-{uuid.uuid4()}"
-    jwt_env(monkeypatch, client)
-    monkeypatch.setenv("MEETUP_PRIVATE_KEY", private)
+    public, client = signed_in(monkeypatch, key_pair)
     exchanges: list[dict[str, Any]] = []
     httpserver.expect_request("/oauth2/access", method="POST").respond_with_handler(
         token_endpoint(public, client, exchanges)
@@ -560,10 +565,7 @@ def test_jwt_is_signed_and_exchanged_once(
 def test_concurrent_groups_share_one_exchange_and_one_failure(
     httpserver: HTTPServer, http: Http, monkeypatch: pytest.MonkeyPatch, key_pair: tuple[str, str]
 ) -> None:
-    private, public = key_pair
-    client = f"client-{uuid.uuid4()}"
-    jwt_env(monkeypatch, client)
-    monkeypatch.setenv("MEETUP_PRIVATE_KEY", private)
+    public, client = signed_in(monkeypatch, key_pair)
     exchanges: list[dict[str, Any]] = []
     answer = token_endpoint(public, client, exchanges)
 
