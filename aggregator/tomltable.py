@@ -10,6 +10,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from aggregator.localfile import read_regular_file
+
 
 class ConfigError(Exception):
     """A configuration (or curation/manual) file is wrong; the message is one line."""
@@ -21,8 +23,7 @@ _MISSING: Any = object()
 def read_toml(path: Path) -> dict[str, Any]:
     """Parse a TOML file, or raise ConfigError naming the file and what is wrong."""
     try:
-        with path.open("rb") as handle:
-            data = tomllib.load(handle)
+        data = tomllib.loads(read_regular_file(path).decode("utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"{path}: file not found") from None
     except OSError as exc:

@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import http.client
 import logging
-import os
 import random
 import re
 import socket
 import sqlite3
 import ssl
-import stat
 import threading
 import time
 import weakref
@@ -31,6 +29,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
+from aggregator import localfile
 from aggregator.tomltable import Table
 
 # requests and requests-cache are imported where a request is made: reading local files and loading
@@ -295,30 +294,11 @@ def _declared_charset(content_type: str) -> str:
 
 
 def read_regular_file(path: Path) -> bytes:
-    """A regular file's bytes; a FIFO, device or folder is refused without blocking on it."""
+    """A regular file's bytes; a FIFO, device or folder is refused (FetchError) without blocking on it."""
     try:
-        # O_NONBLOCK: opening a FIFO with no writer would otherwise wait forever.
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        return localfile.read_regular_file(path)
     except OSError as exc:
         raise FetchError(f"cannot read {path}: {exc.strerror}") from None
-    with os.fdopen(fd, "rb") as handle:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            raise FetchError(f"cannot read {path}: not a regular file ({_file_kind(mode)})")
-        try:
-            return handle.read()
-        except OSError as exc:
-            raise FetchError(f"cannot read {path}: {exc.strerror}") from None
-
-
-def _file_kind(mode: int) -> str:
-    kinds = (
-        (stat.S_ISDIR, "a folder"),
-        (stat.S_ISFIFO, "a FIFO"),
-        (stat.S_ISCHR, "a device"),
-        (stat.S_ISBLK, "a device"),
-    )
-    return next((name for test, name in kinds if test(mode)), "a socket or special file")
 
 
 @dataclass(frozen=True)

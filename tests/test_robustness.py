@@ -327,3 +327,11 @@ def test_escape_sequences_from_a_source_never_reach_the_terminal(
     for shown in (out, err, status):
         assert not set(shown) & {"\x1b", "\x07", "\u202e"}
     assert "pwned" in out and "Night" in out  # the title itself is kept, minus the controls
+
+
+def test_a_config_that_is_a_fifo_is_refused_without_waiting(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    os.mkfifo(config)
+    code, _, err = cli(capsys, "run", "--config", str(config), "--date", ISSUE)
+    assert code == 2
+    assert err.splitlines() == [f"error: {config}: cannot read: not a regular file (a FIFO)"]
