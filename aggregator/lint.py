@@ -7,7 +7,7 @@ footer. Lines are kept as the editor wrote them; a fix drops, moves, copies or r
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import cache, cached_property
@@ -205,7 +205,7 @@ def lint(
         return LintReport(
             [Problem(1, "no-block", "no `Rusty Events between` line: the draft has no events block", False)], None
         )
-    window, plan = _plan(parsed, issue_date, weeks, states)
+    window, plan = _plan(parsed, issue_date, weeks, states, listed=_listed_days(known))
     problems = plan.problems + _possible(parsed, known, possible)
     if window is not None:
         problems += _missing(parsed, window, known, states)
@@ -413,7 +413,13 @@ def _mode_words(words: str) -> Mode | None:
 # Checking
 
 
-def _plan(parsed: _Draft, issue_date: date | None, weeks: int, states: Collection[str]) -> tuple[Window | None, _Plan]:
+def _plan(
+    parsed: _Draft,
+    issue_date: date | None,
+    weeks: int,
+    states: Collection[str],
+    listed: Mapping[str, Set[date]] | None = None,
+) -> tuple[Window | None, _Plan]:
     window, window_line, problems = _check_window_line(parsed, issue_date, weeks)
     problems += parsed.malformed
     with_states = STATE_COUNTRIES | {code.upper() for code in states}
@@ -421,7 +427,7 @@ def _plan(parsed: _Draft, issue_date: date | None, weeks: int, states: Collectio
     problems += [problem for unit in parsed.units for problem in _check_lines(unit)]
     problems += _check_sections(parsed)
     problems += _check_footer(parsed)
-    problems += _check_reused_links(parsed.units)
+    problems += _check_reused_links(parsed.units, listed or {})
     units = parsed.units
     if window is not None:
         outside = [unit for unit in units if not _overlaps(unit, window)]
@@ -782,8 +788,11 @@ def _markdown() -> MarkdownIt:
     return MarkdownIt("commonmark")
 
 
-def _check_reused_links(units: Sequence[_Unit]) -> list[Problem]:
-    """One event link on two dates: usually a link pasted under the wrong event (online rooms recur, so they may)."""
+def _check_reused_links(units: Sequence[_Unit], listed: Mapping[str, Set[date]]) -> list[Problem]:
+    """One event link on two dates: usually a link pasted under the wrong event.
+
+    Online rooms recur, and so may a link that the sources themselves give on both dates (one page for a series).
+    """
     first: dict[str, _Unit] = {}
     problems = []
     for unit in units:
@@ -794,10 +803,21 @@ def _check_reused_links(units: Sequence[_Unit]) -> list[Problem]:
         earlier = first.setdefault(unit.link, unit)
         if earlier is unit or _days_meet(earlier.item, unit.item):
             continue
+        if {earlier.item.first_day, unit.item.first_day} <= listed.get(unit.link, set()):
+            continue
         when = earlier.item.first_day
         message = f"same event link as line {earlier.line} ({when}): pasted under the wrong event?"
         problems.append(Problem(unit.line, "reused-link", message, False))
     return problems
+
+
+def _listed_days(known: Sequence[Event]) -> dict[str, set[date]]:
+    """The days on which the sources give each event link."""
+    days: dict[str, set[date]] = {}
+    for event in known:
+        if event.url:
+            days.setdefault(canonical_url(event.url), set()).add(event.first_day)
+    return days
 
 
 def _is_room(url: str) -> bool:

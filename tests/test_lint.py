@@ -1070,6 +1070,13 @@ def test_online_rooms_and_meetup_series_may_recur_on_one_link() -> None:
     page = "https://tokio.example/reading-club"
     again = room("2026-08-21", page) + room("2026-08-28", page)
     assert [p.code for p in check(block(("Virtual", again))).problems] == ["reused-link"]
+    # ... unless the sources themselves give that page on both dates (a weekly series with one page).
+    series = [
+        make_event(day.isoformat(), day, url=page, mode=Mode.VIRTUAL) for day in (date(2026, 8, 21), date(2026, 8, 28))
+    ]
+    assert "reused-link" not in [p.code for p in check(block(("Virtual", again)), known=series).problems]
+    # A source giving the page on one of the dates only does not excuse the other.
+    assert "reused-link" in [p.code for p in check(block(("Virtual", again)), known=series[:1]).problems]
 
 
 def test_hybrid_needs_its_place_and_cosmetic_findings_say_so() -> None:
