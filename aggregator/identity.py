@@ -8,6 +8,7 @@ meetup or Luma event id, a manual entry's id.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import PurePosixPath
 from urllib.parse import unquote, urlsplit
@@ -34,4 +35,5 @@ def source_identity(kind: str, url: str) -> str:
 
 def event_identity(source: str, raw: RawEvent) -> str:
     """The source's identity plus the source's own id for the event (a moved event keeps both)."""
-    return f"{source}|{raw.extra.get('identity') or raw.key}"
+    # JSON, not a separator join: no source address or event id can make two pairs spell the same string.
+    return json.dumps([source, raw.extra.get("identity") or raw.key], ensure_ascii=False)

@@ -73,6 +73,8 @@ class FaultServer:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        # Signalled when a request finishes: the client may hold a body before its handler has counted it.
+        self._idle = threading.Condition(self._lock)
         self._routes: dict[str, Route] = {}
         self._log: dict[str, list[Hit]] = {}
         self._sent: dict[str, int] = {}
@@ -120,8 +122,9 @@ class FaultServer:
             return list(self._log.get(path, []))
 
     def bytes_sent(self, path: str) -> int:
-        """Body bytes written for `path` (headers excluded)."""
-        with self._lock:
+        """Body bytes written for `path` (headers excluded), once no request is still being answered."""
+        with self._idle:
+            self._idle.wait_for(lambda: self._active == 0, timeout=30)
             return self._sent.get(path, 0)
 
     @staticmethod
@@ -159,9 +162,10 @@ class FaultServer:
         except OSError:
             handler.close_connection = True
         finally:
-            with self._lock:
+            with self._idle:
                 self._active -= 1
                 self._sent[path] = self._sent.get(path, 0) + sent
+                self._idle.notify_all()
 
 
 @pytest.fixture
