@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from icalendar import Calendar, vCalAddress, vDuration
+from icalendar import Calendar, vCalAddress, vDuration, vText
 from icalendar import Event as VEvent
 
 from aggregator.grouping import sections_of
@@ -31,6 +31,15 @@ DESCRIPTION_LIMIT = 3000
 FEED_PATH = "events.ics"
 # A calendar needs one component (RFC 5545): an empty feed carries this zone, which any reader accepts.
 EMPTY_FEED_ZONE = "Etc/UTC"
+
+
+class _Text(vText):
+    """TEXT escaped by RFC 5545 alone: icalendar reads a literal backslash-N in a value as a line break."""
+
+    def to_ical(self) -> bytes:
+        lines = str(self).replace("\r\n", "\n").replace("\r", "\n")
+        escaped = lines.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
+        return escaped.encode()
 
 
 @dataclass(frozen=True)
@@ -132,7 +141,7 @@ def _vevent(entry: Entry, states: Collection[str]) -> VEvent:
         vevent.add("sequence", entry.sequence)
     if entry.cancelled:
         vevent.add("status", "CANCELLED")
-    vevent.add("summary", title_text(event.title))
+    vevent.add("summary", _Text(title_text(event.title)))
     vevent.add("dtstart", start)
     if end is not None:
         length = _length(start, end)
@@ -141,7 +150,7 @@ def _vevent(entry: Entry, states: Collection[str]) -> VEvent:
         else:
             vevent.add("dtend", end)
     if location := _location(event, states):
-        vevent.add("location", location)
+        vevent.add("location", _Text(location))
     place = event.place
     if event.mode is not Mode.VIRTUAL and place.latitude is not None and place.longitude is not None:
         # Places are cities: three decimals (about 100 m) are all the precision they have.
@@ -149,7 +158,7 @@ def _vevent(entry: Entry, states: Collection[str]) -> VEvent:
     if url := web_url(event.url):
         vevent.add("url", url)
     if description := _description(event):
-        vevent.add("description", description)
+        vevent.add("description", _Text(description))
     if sections := sections_of(event):
         vevent.add("categories", sections)
     if organizer := _organizer(event):
