@@ -346,10 +346,8 @@ def _organizer_identity(event: Event) -> frozenset[str]:
     """
     keys = set()
     link = _canonical(event.organizer_url) if event.organizer_url else ""
-    if link:
-        home = urlsplit(link).path.strip("/") == ""
-        if not home or link != _canonical(organizer_url_for(event.url)):
-            keys.add("link " + link)
+    if link and (not _is_home(link) or link != _canonical(organizer_url_for(event.url))):
+        keys.add("link " + link)
     name = _plain(event.organizer)
     # Normalization writes the host (`rustweek.org`) where no name was given.
     written = event.organizer.strip()
@@ -359,6 +357,12 @@ def _organizer_identity(event: Event) -> frozenset[str]:
     if name and not guessed:
         keys.add("name " + name)
     return frozenset(keys)
+
+
+@lru_cache(maxsize=65536)
+def _is_home(link: str) -> bool:
+    """Cached here: urlsplit's own cache (128 links) thrashes once a run has more organizers than that."""
+    return urlsplit(link).path.strip("/") == ""
 
 
 def _host(url: str) -> str:
@@ -400,8 +404,11 @@ def _compare(a: _Facts, b: _Facts) -> tuple[str, str]:
     if one_page and not apart and _same_title(a, b, generic=False) and _same_place(a, b) and not _strangers(a, b):
         # No second page says otherwise: the same named event at the same place on the same day.
         return "same", "same title, place and day"
+    if not organizer and _places_conflict(a, b):
+        # Checked before the titles, which cost more: no likeness of titles joins strangers in two cities.
+        return "different", ""
     similarity = _similarity(a.title, b.title, cutoff=RELATED_TITLE if organizer else SIMILAR_TITLE)
-    if similarity >= SIMILAR_TITLE and (organizer or not _places_conflict(a, b)):
+    if similarity >= SIMILAR_TITLE:
         what = " and organizer" if organizer else " and place" if a.place and a.place == b.place else ""
         return "maybe", f"same day{what}, titles {similarity:.0f}% alike"
     # One organizer's morning workshop and evening talks are two events; at one hour, or alike, perhaps not.

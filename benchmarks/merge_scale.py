@@ -1,7 +1,8 @@
 """Benchmark: merging 1,000 against 10,000 events in one four-week window, 20,000 for memory, 100,000 to finish.
 
-Each size runs `aggregator.merge.merge` in its own process on generated events (meetup groups in shared cities, a
-calendar and meetup pages listing the same events in two spellings, several events per organizer and day). From the
+Each size runs `aggregator.merge.merge` in its own process on generated events (meetup groups in cities, a calendar
+and meetup pages listing the same events in two spellings). Groups and cities grow with the size, so ten times the
+events is ten times the organizers and places at the same number of events per group and city and day. From the
 repo root: `python benchmarks/merge_scale.py [--repeat N] [--no-write]`.
 """
 
@@ -14,13 +15,14 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from measure import arguments, load_average, machine, publish, self_peak_kib
 
-from aggregator.merge import merge
+from aggregator.merge import BLOCK_ALL_PAIRS, merge
 from aggregator.model import Event, Mode, Place
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,19 +45,42 @@ CITIES = (
     Place("Sydney", "NSW", "AU", "Australia/Sydney", -33.87, 151.21),
     Place("São Paulo", "", "BR", "America/Sao_Paulo", -23.55, -46.63),
 )
+# One group and one city per so many events: each sees the same number of events at every size.
+EVENTS_PER_CITY = 125
+EVENTS_PER_GROUP = 40
+SYLLABLES = ("ka", "lo", "mi", "ren", "sa", "tu", "vel", "do", "bri", "nor")
 TOPICS = ("async", "embedded", "WebAssembly", "game dev", "compilers", "Bevy", "Tokio", "unsafe", "macros", "CLI tools")
 KINDS = ("Meetup", "Workshop", "Hack Night", "Talk Night", "Study Group", "Social")
+
+
+def cities(count: int) -> list[Place]:
+    """The base cities, then made-up towns in their countries, each farther than a city's width from the others."""
+    found = list(CITIES)
+    for number in range(len(CITIES), count // EVENTS_PER_CITY):
+        base = CITIES[number % len(CITIES)]
+        copy = number // len(CITIES)
+        towards_equator = -1 if base.latitude > 0 else 1
+        found.append(
+            replace(
+                base,
+                city="".join(SYLLABLES[int(digit)] for digit in str(copy)).capitalize(),
+                latitude=base.latitude + towards_equator * 0.6 * (copy % 20),
+                longitude=base.longitude + 1.0 * (copy // 20),
+            )
+        )
+    return found
 
 
 def generate(count: int, seed: int = SEED) -> list[Event]:
     """`count` events in the window: about one in five also listed by the calendar under another spelling."""
     rng = random.Random(seed)
-    groups = max(10, count // 40)
+    places = cities(count)
+    groups = max(10, count // EVENTS_PER_GROUP)
     events: list[Event] = []
     while len(events) < count:
         number = len(events)
         group = rng.randrange(groups)
-        place = CITIES[group % len(CITIES)]
+        place = places[group % len(places)]
         day = WINDOW_START + timedelta(days=rng.randrange(DAYS))
         hour = rng.choice((10, 14, 18, 19))
         start = datetime(day.year, day.month, day.day, hour, tzinfo=ZoneInfo(place.timezone))
@@ -129,9 +154,16 @@ def section(runs: dict[int, list[dict[str, float]]], repeat: int, load: tuple[fl
         "",
         "    python benchmarks/merge_scale.py" + (f" --repeat {repeat}" if repeat != REPEAT else ""),
         "",
-        f"Generated events (seed {SEED}) in one {DAYS}-day window: meetup groups in {len(CITIES)} cities, several "
-        "events per group and day, a fifth also listed by a calendar with another spelling of the link and a "
-        "shorter title. Each merge runs in its own process (the sizes taking turns); the time is the `merge` call "
+        f"Generated events (seed {SEED}) in one {DAYS}-day window: one meetup group per {EVENTS_PER_GROUP} events, "
+        f"one city per {EVENTS_PER_CITY} events ({len(CITIES)} real cities, then made-up towns in their countries), "
+        "so every size "
+        "has the same number of events per group, city and day; ten times the events is ten times the organizers "
+        "and places, not ten times as many events competing in each (an earlier version kept 8 cities at every "
+        "size, which made each city ten times as crowded). Titles draw on one shared list of topics and kinds, so "
+        "title blocks do grow with the size and are cut to near neighbours past "
+        f"{BLOCK_ALL_PAIRS} members. A fifth of the events are also listed by a calendar with another spelling of "
+        "the link and a shorter title. Each merge runs in its own process (the sizes taking turns); the time is the "
+        "`merge` call "
         "alone, the memory the process's peak RSS (interpreter, libraries and the events included) and how much "
         "the merge added to it.",
         "",
