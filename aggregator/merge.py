@@ -501,37 +501,28 @@ def _block_keys(facts: _Facts) -> list[tuple[str, str, int]]:
 def _candidate_pairs(facts: Sequence[_Facts]) -> Iterator[tuple[int, int]]:
     """Each pair that shares a block, once, lower index first; big blocks only pair near neighbours."""
     blocks: dict[tuple[str, str, int], list[int]] = {}
-    filed: list[list[tuple[str, str, int]]] = []
     for index, item in enumerate(facts):
-        keys = []
         for key in _block_keys(item):
             members = blocks.get(key)
             if members is None:
                 blocks[key] = [index]
             elif members[-1] != index:
                 members.append(index)
-            else:
-                continue
-            keys.append(key)
-        filed.append(keys)
-    position: dict[tuple[str, str, int], dict[int, int]] = {}
-    for key, members in blocks.items():
-        if len(members) > BLOCK_ALL_PAIRS:
+    # Each pair as one number (i * size + j), so a set dedups it cheaply and sorting yields the pairs in order.
+    size = len(facts)
+    found: set[int] = set()
+    for members in blocks.values():
+        if len(members) < 2:
+            continue
+        reach = len(members)
+        if reach > BLOCK_ALL_PAIRS:
             members.sort(key=lambda i: (facts[i].place or ("", ""), facts[i].instant or 0.0, facts[i].title, i))
-            position[key] = {index: at for at, index in enumerate(members)}
-    for index, keys in enumerate(filed):
-        partners: set[int] = set()
-        for key in keys:
-            members = blocks[key]
-            where = position.get(key)
-            if where is None:
-                partners.update(members)
-            else:
-                at = where[index]
-                partners.update(members[max(0, at - BLOCK_NEIGHBOURS) : at + BLOCK_NEIGHBOURS + 1])
-        for other in sorted(partners):
-            if other > index:
-                yield index, other
+            reach = BLOCK_NEIGHBOURS
+        for at, index in enumerate(members):
+            for other in members[at + 1 : at + reach + 1]:
+                found.add(index * size + other if index < other else other * size + index)
+    for code in sorted(found):
+        yield divmod(code, size)
 
 
 class _Clusters:
