@@ -34,7 +34,7 @@ from aggregator.store import FetchRecord, Outcome, SourceHealth, Store, SyncStat
 from aggregator.window import issue_window
 from output.files import replace_set
 from output.html import render_site
-from output.ics import FeedText, Revision, render_feeds
+from output.ics import FeedText, FeedWriter, Revision
 from output.jsonfile import render_json
 from output.markdown import needs_place, render_block
 from sources.http import Http
@@ -367,6 +367,9 @@ def _files(
         ).encode(),
     }
     text = FeedText(feed.name, feed.description, feed.refresh)
-    files.update(render_feeds(plan.feeds, text=text, states=config.states))
-    files.update(render_site(issue.window, issue.sections, base_url=config.base_url, revisions=revisions, **common))  # type: ignore[arg-type]
+    writer = FeedWriter(plan.feeds, text=text, states=config.states)
+    files.update(writer.files())
+    files.update(
+        render_site(issue.window, issue.sections, base_url=config.base_url, revisions=revisions, feeds=writer, **common)  # type: ignore[arg-type]
+    )
     return files

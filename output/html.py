@@ -16,7 +16,7 @@ from aggregator.labels import where_label
 from aggregator.model import Event
 from aggregator.regions import REGIONS
 from aggregator.window import Window
-from output.ics import Revision, render_feed, slug, uid
+from output.ics import FeedText, FeedWriter, Revision, entry_of, slug, uid
 from output.markdown import clean_text, needs_place, organizer_text, title_text, web_url
 
 MISSING_BASE_URL = (
@@ -97,8 +97,12 @@ def render_site(
     refresh: str,
     states: Collection[str],
     revisions: Mapping[str, Revision],
+    feeds: FeedWriter | None = None,
 ) -> dict[str, bytes]:
-    """`index.html` plus `events/<uid>.ics` for every listed event, keyed by path in the output folder."""
+    """`index.html` plus `events/<uid>.ics` for every listed event, keyed by path in the output folder.
+
+    `feeds`, the run's feed writer, lends each event file its VEVENT and its zones' changes.
+    """
     uids = uids_of(revisions)
     files = {
         "index.html": render_page(
@@ -113,15 +117,10 @@ def render_site(
         )
     }
     listed = {event.key: event for events in public_sections(sections, states).values() for event in events}
+    writer = feeds or FeedWriter({}, text=FeedText(name, description, refresh), states=states)
     for event in listed.values():
-        files[event_path(event, uids.get(event.key, ""))] = render_feed(
-            [event],
-            name=f"{name}: {title_text(event.title)}",
-            description=description,
-            refresh=refresh,
-            states=states,
-            revisions=revisions,
-        )
+        entry = entry_of(event, revisions.get(event.key))
+        files[event_path(event, uids.get(event.key, ""))] = writer.single(entry, f"{name}: {title_text(event.title)}")
     return files
 
 

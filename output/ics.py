@@ -1,9 +1,9 @@
 """The RFC 5545 feed of all events, and one feed per TWiR section.
 
 Output is a pure function of its entries: running twice gives the same bytes. Each event is built and
-serialised once per run and each VTIMEZONE once, whichever feeds carry them. DTSTAMP comes from the feed's
-state (when the event last changed); without one it is the event's start instant in UTC, which never
-depends on the time of the run.
+serialised once per run and each zone's changes found once, whichever feeds and per-event calendars carry
+them. DTSTAMP comes from the feed's state (when the event last changed); without one it is the event's start
+instant in UTC, which never depends on the time of the run.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from icalendar import Calendar, vCalAddress, vDuration, vText
@@ -23,7 +24,7 @@ from aggregator.model import Event, Mode
 from aggregator.publication import MAIN, Entry, uid_for
 from aggregator.regions import REGIONS
 from output.markdown import clean_text, title_text, web_url
-from output.vtimezone import vtimezone
+from output.vtimezone import Change, span, transitions, vtimezone
 
 PRODID = "-//twir-events//twir-events//EN"
 # Subscribers get the event's own text, shortened: calendar apps show it whole and sync it on every refresh.
@@ -63,11 +64,7 @@ class FeedText:
 
 def render_feeds(feeds: Mapping[str, Sequence[Entry]], *, text: FeedText, states: Collection[str]) -> dict[str, bytes]:
     """`events.ics` and `regions/<slug>.ics` for every section (empty ones too, so URLs stay valid)."""
-    writer = _Writer(text, states, [entry for entries in feeds.values() for entry in entries])
-    files = {FEED_PATH: writer.feed(feeds.get(MAIN, ()), text.name)}
-    for section in REGIONS:
-        files[f"regions/{slug(section)}.ics"] = writer.feed(feeds.get(section, ()), f"{text.name}: {section}")
-    return files
+    return FeedWriter(feeds, text=text, states=states).files()
 
 
 def render_feed(
@@ -80,8 +77,15 @@ def render_feed(
     revisions: Mapping[str, Revision] | None = None,
 ) -> bytes:
     """One feed of `events` (one per key); `revisions` by key give UID, SEQUENCE and stamps where known."""
-    entries = [_entry(event, (revisions or {}).get(event.key)) for event in _unique(events)]
-    return _Writer(FeedText(name, description, refresh), states, entries).feed(entries, name)
+    entries = [entry_of(event, (revisions or {}).get(event.key)) for event in _unique(events)]
+    return FeedWriter({MAIN: entries}, text=FeedText(name, description, refresh), states=states).feed(entries, name)
+
+
+def entry_of(event: Event, revision: Revision | None) -> Entry:
+    """The feed entry of `event`: its revision's UID, SEQUENCE and stamp, or the key's hash and its start."""
+    if revision is None:
+        return Entry(uid(event.key), event, 0, _instant(event.start))
+    return Entry(revision.uid or uid(event.key), event, revision.sequence, revision.modified, revision.cancelled)
 
 
 def slug(section: str) -> str:
@@ -94,17 +98,43 @@ def uid(key: str) -> str:
     return uid_for(key)
 
 
-class _Writer:
-    """Serialises each VEVENT and each VTIMEZONE once, for every feed that carries it."""
+class FeedWriter:
+    """One run's calendars: each VEVENT serialised and each zone's changes found once, whichever files carry them."""
 
-    def __init__(self, text: FeedText, states: Collection[str], entries: Sequence[Entry]) -> None:
+    def __init__(self, feeds: Mapping[str, Sequence[Entry]], *, text: FeedText, states: Collection[str]) -> None:
+        self._feeds = feeds
         self._text = text
         self._interval = _duration(text.refresh)
         self._states = states
         self._events: dict[tuple[str, bool], tuple[bytes, tuple[str, ...]]] = {}
-        self._zones = _zone_blocks(entries)
+        self._spans = _zone_spans(entry for entries in feeds.values() for entry in entries)
+        self._changes = {tzid: transitions(ZoneInfo(tzid), *span(*bounds)) for tzid, bounds in self._spans.items()}
+        self._zones = _zone_blocks(self._spans, self._changes)
+
+    def files(self) -> dict[str, bytes]:
+        """`events.ics` and `regions/<slug>.ics` for every section (empty ones too, so URLs stay valid)."""
+        files = {FEED_PATH: self.feed(self._feeds.get(MAIN, ()), self._text.name)}
+        for section in REGIONS:
+            files[f"regions/{slug(section)}.ics"] = self.feed(
+                self._feeds.get(section, ()), f"{self._text.name}: {section}"
+            )
+        return files
 
     def feed(self, entries: Sequence[Entry], name: str) -> bytes:
+        """A feed of `entries` with the run's VTIMEZONE for every zone they use."""
+        return self._calendar(entries, name, self._zones)
+
+    def single(self, entry: Entry, name: str) -> bytes:
+        """A calendar of one event, the run's VEVENT with VTIMEZONEs spanning only that event."""
+        spans = _zone_spans([entry])
+        known = {
+            tzid: self._changes[tzid]
+            for tzid, (first, last) in spans.items()
+            if tzid in self._spans and self._spans[tzid][0] <= first and last <= self._spans[tzid][1]
+        }
+        return self._calendar([entry], name, _zone_blocks(spans, known))
+
+    def _calendar(self, entries: Sequence[Entry], name: str, zones: Mapping[str, bytes]) -> bytes:
         calendar = Calendar()
         calendar.add("prodid", PRODID)
         calendar.add("version", "2.0")
@@ -117,8 +147,8 @@ class _Writer:
         ordered = sorted(entries, key=lambda entry: (entry.event.first_day.isoformat(), entry.uid))
         events = [self._vevent(entry) for entry in ordered]
         tzids = sorted({tzid for _, used in events for tzid in used})
-        zones = [self._zones[tzid] for tzid in tzids] or [_empty_zone()]
-        return b"".join([head, *zones, *(body for body, _ in events), b"END:VCALENDAR\r\n"])
+        blocks = [zones[tzid] for tzid in tzids] or [_empty_zone()]
+        return b"".join([head, *blocks, *(body for body, _ in events), b"END:VCALENDAR\r\n"])
 
     def _vevent(self, entry: Entry) -> tuple[bytes, tuple[str, ...]]:
         cached = self._events.get((entry.uid, entry.cancelled))
@@ -164,12 +194,6 @@ def _vevent(entry: Entry, states: Collection[str]) -> VEvent:
     if organizer := _organizer(event):
         vevent.add("organizer", organizer)
     return vevent
-
-
-def _entry(event: Event, revision: Revision | None) -> Entry:
-    if revision is None:
-        return Entry(uid(event.key), event, 0, _instant(event.start))
-    return Entry(revision.uid or uid(event.key), event, revision.sequence, revision.modified, revision.cancelled)
 
 
 def _unique(events: Iterable[Event]) -> list[Event]:
@@ -229,8 +253,8 @@ def _zone(name: str) -> ZoneInfo | None:
         return None
 
 
-def _zone_blocks(entries: Iterable[Entry]) -> dict[str, bytes]:
-    """One VTIMEZONE per zone in use, covering the first to the last instant any feed needs in it."""
+def _zone_spans(entries: Iterable[Entry]) -> dict[str, tuple[datetime, datetime]]:
+    """Each zone in use, with the first and last instant any of `entries` needs in it."""
     spans: dict[str, tuple[datetime, datetime]] = {}
     for entry in entries:
         start, end = _times(entry.event)
@@ -239,7 +263,17 @@ def _zone_blocks(entries: Iterable[Entry]) -> dict[str, bytes]:
             if tzid and isinstance(value, datetime):
                 first, last = spans.get(tzid, (value, value))
                 spans[tzid] = (min(first, value), max(last, value))
-    return {tzid: bytes(vtimezone(tzid, first, last).to_ical()) for tzid, (first, last) in sorted(spans.items())}
+    return spans
+
+
+def _zone_blocks(
+    spans: Mapping[str, tuple[datetime, datetime]], known: Mapping[str, Sequence[Change]]
+) -> dict[str, bytes]:
+    """One VTIMEZONE per zone, covering its span; `known` holds zones' changes already found."""
+    return {
+        tzid: bytes(vtimezone(tzid, first, last, known.get(tzid)).to_ical())
+        for tzid, (first, last) in sorted(spans.items())
+    }
 
 
 def _tzid(value: date | datetime | None) -> str:
@@ -258,6 +292,7 @@ def _tzids(vevent: VEvent) -> tuple[str, ...]:
     )
 
 
+@cache
 def _empty_zone() -> bytes:
     moment = datetime(1970, 1, 1, tzinfo=UTC)
     return bytes(vtimezone(EMPTY_FEED_ZONE, moment, moment).to_ical())

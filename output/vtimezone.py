@@ -8,6 +8,7 @@ TZNAME is left out: it is optional, and readers take offsets from TZOFFSETFROM/T
 from __future__ import annotations
 
 import calendar
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -41,11 +42,18 @@ class Change:
         return (self.at + self.before).replace(tzinfo=None)
 
 
-def vtimezone(tzid: str, first: datetime, last: datetime) -> Timezone:
-    """The zone from the change in force at `first` through `last`, as a VTIMEZONE component."""
+def vtimezone(tzid: str, first: datetime, last: datetime, known: Sequence[Change] | None = None) -> Timezone:
+    """The zone from the change in force at `first` through `last`, as a VTIMEZONE component.
+
+    `known` are the zone's changes over a span that holds this one's (`span`): finding them is the costly part.
+    """
     zone = ZoneInfo(tzid)
     first, last = first.astimezone(UTC), last.astimezone(UTC)
-    changes = transitions(zone, first - LOOKBACK, last + LOOKAHEAD)
+    since, until = span(first, last)
+    if known is None:
+        changes = transitions(zone, since, until)
+    else:
+        changes = [change for change in known if since < change.at <= until]
     if not any(change.at <= first for change in changes):
         # Nothing changed lately: the state at `first` holds from the epoch (an onset that suits every reader).
         start = first.astimezone(zone)
@@ -83,6 +91,11 @@ def vtimezone(tzid: str, first: datetime, last: datetime) -> Timezone:
         observance.add("tzoffsetto", after)
         component.add_component(observance)
     return component
+
+
+def span(first: datetime, last: datetime) -> tuple[datetime, datetime]:
+    """The instants whose changes a VTIMEZONE from `first` to `last` is built from."""
+    return first.astimezone(UTC) - LOOKBACK, last.astimezone(UTC) + LOOKAHEAD
 
 
 def transitions(zone: ZoneInfo, start: datetime, end: datetime) -> list[Change]:

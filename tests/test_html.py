@@ -259,6 +259,17 @@ def test_demo_page_is_valid_and_lists_the_block(tmp_path: Path) -> None:
         str(v["UID"]) for v in icalendar.Calendar.from_ical((tmp_path / "events.ics").read_bytes()).walk("VEVENT")
     }
     assert {name.removesuffix(".ics") for name in singles} <= feed_uids
+    feed = (tmp_path / "events.ics").read_bytes()
+    for name in singles:
+        data = (tmp_path / "events" / name).read_bytes()
+        (vevent,) = icalendar.Calendar.from_ical(data).walk("VEVENT")
+        zones = [str(zone["TZID"]) for zone in icalendar.Calendar.from_ical(data).walk("VTIMEZONE")]
+        used = sorted(
+            {p.params["TZID"] for p in (vevent.get("DTSTART"), vevent.get("DTEND")) if p and "TZID" in p.params}
+        )
+        assert zones == (used or ["Etc/UTC"]), f"{name}: exactly the zones its event uses"
+        body = data[data.index(b"BEGIN:VEVENT") : data.index(b"END:VEVENT")]
+        assert body in feed, f"{name}: the same VEVENT (UID, SEQUENCE, every property) as events.ics"
 
 
 def test_events_that_leave_the_page_lose_their_ics(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ import pytest
 from dateutil import tz as dateutil_tz
 
 from aggregator.instants import unambiguous
-from output.vtimezone import vtimezone
+from output.vtimezone import span, transitions, vtimezone
 from tests.readers import icaljs_instants
 
 FIRST = datetime(2026, 1, 1, tzinfo=UTC)
@@ -75,3 +75,10 @@ def test_a_later_span_starts_later_and_a_rule_change_ends_the_rule() -> None:
     # Vancouver keeps daylight time from March 2026 (tzdata 2026): no yearly rule may claim more changes.
     vancouver = vtimezone("America/Vancouver", datetime(2025, 12, 1, tzinfo=UTC), LAST).to_ical().decode()
     assert "RRULE" not in vancouver and "RDATE:20260308T020000" in vancouver
+
+
+@pytest.mark.parametrize("name", ["Europe/Berlin", "Africa/Casablanca", "Australia/Lord_Howe"])
+def test_changes_found_once_for_a_wider_span_give_each_narrower_span_its_own_vtimezone(name: str) -> None:
+    known = transitions(ZoneInfo(name), *span(FIRST, LAST))
+    for first, last in [(FIRST, LAST), (datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 3, 2, tzinfo=UTC))]:
+        assert vtimezone(name, first, last, known).to_ical() == vtimezone(name, first, last).to_ical()
