@@ -28,6 +28,7 @@ from aggregator.window import next_issue_date
 if TYPE_CHECKING:
     from aggregator.config import Config
     from aggregator.job import JobResult
+    from aggregator.pipeline import SourceReport
     from sources.http import Http
 
 # Documented in the README; scripts and systemd units rely on them.
@@ -171,27 +172,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_run(args: argparse.Namespace, config: Config) -> int:
-    from tqdm import tqdm
-
     from aggregator.job import run_job
-    from aggregator.pipeline import SourceReport
     from aggregator.report import run_summary
     from sources.http import Http
 
     issue_date = args.date or next_issue_date(date.today())
-    with tqdm(
-        total=len(config.sources),
-        unit="source",
-        desc="fetching",
-        file=sys.stderr,
-        disable=args.quiet or not sys.stderr.isatty(),
-        leave=False,
-    ) as bar:
-
-        def done(report: SourceReport) -> None:
-            bar.set_postfix_str(report.name[-30:], refresh=False)
-            bar.update()
-
+    with _progress(len(config.sources), shown=not args.quiet and sys.stderr.isatty()) as done:
         interrupt = threading.Event()
         with Http(config.http) as http, _stop_on_signals(http, interrupt):
             result = run_job(config, issue_date, http, on_done=done, interrupt=interrupt)
@@ -203,6 +189,23 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
         return EXIT_NO_SOURCE
     sys.stdout.write(result.block)
     return EXIT_OK
+
+
+@contextmanager
+def _progress(total: int, *, shown: bool) -> Iterator[Callable[[SourceReport], None] | None]:
+    """A progress bar over the sources, on a terminal only: cron and CI logs get the summary alone."""
+    if not shown:
+        yield None
+        return
+    from tqdm import tqdm
+
+    with tqdm(total=total, unit="source", desc="fetching", file=sys.stderr, leave=False) as bar:
+
+        def done(report: SourceReport) -> None:
+            bar.set_postfix_str(report.name[-30:], refresh=False)
+            bar.update()
+
+        yield done
 
 
 @contextmanager
