@@ -184,8 +184,15 @@ class Http:
         json: object = None,
         data: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
+        cache: bool = False,
     ) -> Response:
-        """POST a JSON body (GraphQL queries) or a form (OAuth token exchanges), retried like a GET; never cached."""
+        """POST a JSON body (GraphQL queries) or a form (OAuth token exchanges), retried like a GET.
+
+        With `cache` (a query that only reads) the reply is cached under the URL and body, never the Authorization
+        header, and revalidated like a GET; otherwise the request says `Cache-Control: no-store` and is never cached.
+        """
+        if not cache:
+            headers = {**(headers or {}), "Cache-Control": "no-store"}
         return self._fetch("POST", url, json=json, data=data, headers=headers)
 
     def close(self) -> None:
@@ -708,7 +715,9 @@ def _new_session(cache: SQLiteCache | None) -> requests.Session:
             cache_control=True,
             always_revalidate=True,
             expire_after=EXPIRE_AT_ONCE,
-            allowable_methods=("GET",),
+            # A POST is cached only when its caller allows it (Http.post's `cache`); requests-cache reads a
+            # request's `Cache-Control: no-store` as "neither read nor write", and leaves Authorization out of keys.
+            allowable_methods=("GET", "POST"),
             autoclose=False,
         )
     )

@@ -635,7 +635,8 @@ def _private_key(credentials: Credentials) -> str:
 
 def _post_json(http: Http, url: str, body: Mapping[str, Any], headers: Mapping[str, str]) -> dict[str, Any]:
     try:
-        reply = http.post(url, json=body, headers=headers)
+        # A query only reads: its reply is cached under URL and body (not the token) and revalidated next run.
+        reply = http.post(url, json=body, headers=headers, cache=True)
     except FetchError as exc:
         raise SourceError(f"Meetup API request failed: {exc}") from None
     try:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from faultserver import FaultServer
+from faultserver import FaultServer, Route
 
 from aggregator.tomltable import ConfigError, Table
 from sources.http import MB, VERSION, FetchError, Http, HttpSettings, Transfer, http_settings_from_table
@@ -252,14 +252,32 @@ def test_stale_if_error_does_not_hide_a_missing_resource(server: FaultServer, tm
     assert message == f"HTTP 404 from {url}"
 
 
-def test_post_is_never_cached(server: FaultServer, tmp_path: Path) -> None:
+def test_a_post_is_cached_only_when_asked_and_never_by_its_token(server: FaultServer, tmp_path: Path) -> None:
     url = server.add("/graphql", b'{"data": {}}', etag=True)
     with Http(fast(cache=tmp_path / "cache.sqlite")) as http:
         for _ in range(2):
-            assert http.post(url, json={"query": "{ x }"}).content == b'{"data": {}}'
-    assert [hit.body for hit in server.log("/graphql")] == [b'{"query": "{ x }"}'] * 2
-    assert all("If-None-Match" not in hit.headers for hit in server.log("/graphql"))
-    assert not any(t.from_cache for t in http.transfers)
+            assert http.post(url, data={"grant_type": "x"}).content == b'{"data": {}}'
+        exchanges = server.log("/graphql")
+        for token in ("one", "two"):
+            reply = http.post(url, json={"query": "{ x }"}, headers={"Authorization": f"Bearer {token}"}, cache=True)
+            assert reply.content == b'{"data": {}}'
+        http.post(url, json={"query": "{ y }"}, headers={"Authorization": "Bearer two"}, cache=True)
+    # Not asked: both go to the server unconditionally and say no-store; nothing is served from the cache.
+    assert [hit.headers.get("Cache-Control") for hit in exchanges] == ["no-store"] * 2
+    assert all("If-None-Match" not in hit.headers for hit in exchanges)
+    # Asked: keyed by URL and body, so another token revalidates the same entry and another query does not.
+    queries = server.log("/graphql")[2:]
+    assert [hit.headers.get("If-None-Match") for hit in queries] == [None, Route(b'{"data": {}}').etag_value, None]
+    assert all("Cache-Control" not in hit.headers for hit in queries)
+    assert [(t.status, t.from_cache, t.bytes_received) for t in http.transfers] == [
+        (200, False, 12),
+        (200, False, 12),
+        (200, False, 12),
+        (304, True, 0),
+        (200, False, 12),
+    ]
+    stored = b"".join(path.read_bytes() for path in tmp_path.glob("cache.sqlite*"))
+    assert b"{ x }" in stored and b"grant_type" not in stored and b"Bearer" not in stored
 
 
 @pytest.mark.parametrize(("settings", "limit"), [(fast(per_host=2), 2), (fast(host_limits={"127.0.0.1": 4}), 4)])

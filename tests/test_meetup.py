@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import re
 import time
@@ -634,6 +635,117 @@ def test_refused_token_exchange(
     meetup = source(httpserver, "defcon864", "api", oauth_url=httpserver.url_for("/oauth2/access"))
     with pytest.raises(SourceError, match=r"Meetup OAuth token exchange failed: HTTP 400"):
         meetup.fetch(http, JANUARY_2020)
+
+
+# Warm runs in API mode: the queries revalidate, the token exchange never touches the cache.
+
+
+def paged_gql(validator: str, seen: list[Request]) -> Any:
+    """gql-ext in two pages; `validator` ("etag", "last_modified" or "") is what its replies carry and honour."""
+    whole = gql_reply()
+    edges = whole["data"]["groupByUrlname"]["events"]["edges"]
+
+    def handle(request: Request) -> Response:
+        seen.append(request)
+        reply = copy.deepcopy(whole)
+        events = reply["data"]["groupByUrlname"]["events"]
+        second = request.get_json()["variables"]["after"] == "page-2"
+        events["edges"] = edges[3:] if second else edges[:3]
+        events["pageInfo"] = {"hasNextPage": not second, "endCursor": "end" if second else "page-2"}
+        body = json.dumps(reply).encode()
+        headers = {
+            "etag": {"ETag": f'"{hashlib.sha256(body).hexdigest()[:16]}"'},
+            "last_modified": {"Last-Modified": "Mon, 01 Jan 2024 00:00:00 GMT"},
+            "": {},
+        }[validator]
+        asked = request.headers.get("If-None-Match") or request.headers.get("If-Modified-Since")
+        if asked and asked in headers.values():
+            return Response(status=304, headers=headers)
+        return Response(body, content_type="application/json", headers=headers)
+
+    return handle
+
+
+def cacheable_token_endpoint(public: str, client: str, assertions: list[str]) -> Any:
+    """A token endpoint that would let a cache keep its reply (and answers a conditional request with 304)."""
+    lax = {"ETag": '"token"', "Cache-Control": "max-age=3600", "Last-Modified": "Mon, 01 Jan 2024 00:00:00 GMT"}
+
+    def handle(request: Request) -> Response:
+        if request.headers.get("If-None-Match") or request.headers.get("If-Modified-Since"):
+            return Response(status=304, headers=lax)
+        assertions.append(request.form["assertion"])
+        jwt.decode(assertions[-1], public, algorithms=["RS256"], audience="api.meetup.com", issuer=client)
+        # A minute of lifetime is spent at once, so each run (one fetch here) signs in again.
+        token = {"access_token": f"token-{len(assertions)}", "expires_in": 60}
+        return Response(json.dumps(token), content_type="application/json", headers=lax)
+
+    return handle
+
+
+@pytest.mark.parametrize("validator", ["etag", "last_modified"])
+def test_a_warm_api_run_revalidates_every_page_and_moves_no_body(
+    httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch, key_pair: tuple[str, str], tmp_path: Path, validator: str
+) -> None:
+    public, client = signed_in(monkeypatch, key_pair)
+    assertions: list[str] = []
+    queries: list[Request] = []
+    httpserver.expect_request("/oauth2/access", method="POST").respond_with_handler(
+        cacheable_token_endpoint(public, client, assertions)
+    )
+    httpserver.expect_request("/gql-ext", method="POST").respond_with_handler(paged_gql(validator, queries))
+    meetup = source(httpserver, "defcon864", "api", oauth_url=httpserver.url_for("/oauth2/access"))
+    runs = []
+    for _ in range(2):
+        with Http(HttpSettings(retries=0, cache=tmp_path / "http.sqlite")) as http:
+            runs.append((meetup.fetch(http, JANUARY_2020), http.transfers))
+    (cold, cold_transfers), (warm, warm_transfers) = runs
+
+    assert warm.events == cold.events and len(warm.events) == 6
+    token_url, api_url = httpserver.url_for("/oauth2/access"), httpserver.url_for("/gql-ext")
+    assert [(t.url, t.status, t.from_cache) for t in cold_transfers] == [
+        (token_url, 200, False),
+        (api_url, 200, False),
+        (api_url, 200, False),
+    ]
+    assert [(t.url, t.status, t.from_cache, t.bytes_received) for t in warm_transfers] == [
+        (token_url, 200, False, warm_transfers[0].bytes_received),
+        (api_url, 304, True, 0),
+        (api_url, 304, True, 0),
+    ]
+    # The token is exchanged once per run, at the server, and never asked for conditionally.
+    assert len(assertions) == 2 and warm_transfers[0].bytes_received > 0
+    exchanges = [request for request, _ in httpserver.log if request.path == "/oauth2/access"]
+    assert all(request.headers.get("Cache-Control") == "no-store" for request in exchanges)
+    assert not any("If-None-Match" in r.headers or "If-Modified-Since" in r.headers for r in exchanges)
+    # Each page is its own entry (the body is in the key), and the new token does not miss it (it is not).
+    asked = "If-None-Match" if validator == "etag" else "If-Modified-Since"
+    assert [(r.get_json()["variables"]["after"], asked in r.headers) for r in queries] == [
+        (None, False),
+        ("page-2", False),
+        (None, True),
+        ("page-2", True),
+    ]
+    assert [r.headers["Authorization"] for r in queries] == ["Bearer token-1"] * 2 + ["Bearer token-2"] * 2
+    stored = b"".join(path.read_bytes() for path in tmp_path.glob("http.sqlite*"))
+    assert b"token-" not in stored and not any(assertion.encode() in stored for assertion in assertions)
+
+
+def test_an_api_without_validators_is_read_whole_every_run(
+    httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("MEETUP_ACCESS_TOKEN", "t")
+    queries: list[Request] = []
+    httpserver.expect_request("/gql-ext", method="POST").respond_with_handler(paged_gql("", queries))
+    meetup = source(httpserver, "defcon864", "api")
+    runs = []
+    for _ in range(2):
+        with Http(HttpSettings(retries=0, cache=tmp_path / "http.sqlite")) as http:
+            runs.append((meetup.fetch(http, JANUARY_2020), http.transfers))
+    assert runs[0][0].events == runs[1][0].events and len(runs[1][0].events) == 6
+    for _, transfers in runs:
+        assert [(t.status, t.from_cache) for t in transfers] == [(200, False)] * 2
+        assert all(t.bytes_received > 0 for t in transfers)
+    assert not any("If-None-Match" in r.headers or "If-Modified-Since" in r.headers for r in queries)
 
 
 def test_partial_credentials_are_reported_and_the_page_is_read(
