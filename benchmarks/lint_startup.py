@@ -8,7 +8,6 @@ Usage: python benchmarks/lint_startup.py [--rounds N] [--no-write]
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import subprocess
 import sys
@@ -20,6 +19,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from measure import installed_env  # noqa: E402
 
 from output.files import update_markdown_section  # noqa: E402
 
@@ -45,7 +46,7 @@ def spread(values: Sequence[float]) -> str:
 def measure(rounds: int, folder: Path) -> dict[str, object]:
     config = folder / "config.toml"
     config.write_text("", encoding="utf-8")
-    env = dict(os.environ, TWIR_EVENTS_CACHE=str(folder / "cache"))
+    env = installed_env(TWIR_EVENTS_CACHE=str(folder / "cache"))
     script = Path(sys.executable).with_name("twir-events")
     program = [str(script)] if script.exists() else [sys.executable, "-m", "aggregator.cli"]
     lint = [*program, "lint", str(DRAFT), "--config", str(config)]

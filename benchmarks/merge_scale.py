@@ -20,7 +20,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from measure import arguments, load_average, machine, publish, self_peak_kib
+from measure import arguments, installed_env, load_average, machine, publish, self_peak_kib
 
 from aggregator.merge import BLOCK_ALL_PAIRS, merge
 from aggregator.model import Event, Mode, Place
@@ -142,6 +142,7 @@ def child(size: int) -> dict[str, float]:
 def spawn(size: int) -> dict[str, float]:
     done = subprocess.run(
         [sys.executable, str(Path(__file__).resolve()), "--child", str(size)],
+        env=installed_env(),
         capture_output=True,
         text=True,
         check=False,

@@ -35,6 +35,7 @@ from unittest import mock
 from zoneinfo import ZoneInfo
 
 import requests
+from measure import installed_env
 
 from aggregator import job, places
 from aggregator.config import Config, load_config
@@ -473,6 +474,7 @@ def spawn(site: Site, spec: dict[str, object]) -> Pass:
     before = site.traffic
     done = subprocess.run(
         [sys.executable, str(Path(__file__).resolve()), "--child", json.dumps(spec)],
+        env=installed_env(),
         capture_output=True,
         text=True,
         check=False,

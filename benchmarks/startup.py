@@ -9,7 +9,6 @@ command loads. From the repo root:
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -17,7 +16,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from measure import Runs, arguments, load_average, machine, publish, ratio_range, run_process
+from measure import Runs, arguments, installed_env, load_average, machine, publish, ratio_range, run_process
 
 ROOT = Path(__file__).resolve().parents[1]
 HEADING = "## Start-up (benchmarks/startup.py)"
@@ -54,17 +53,11 @@ def demo_copy(temp: Path, number: int) -> Path:
     return folder
 
 
-def installed_like(temp: Path) -> dict[str, str]:
-    """The environment of an installed package: bytecode is cached (pip compiles it at install), here in `temp`."""
-    env = {name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"}
-    env["PYTHONPYCACHEPREFIX"] = str(temp / "pycache")
-    return env
-
-
 def loaded(args: Sequence[str], cwd: Path, names: Sequence[str] = HEAVY) -> str:
     """The libraries of `names` a command imports, by running it under a probe."""
     code = f"HEAVY = {tuple(names)!r}\n{PROBE}"
-    done = subprocess.run([sys.executable, "-c", code, *args], cwd=cwd, capture_output=True, text=True, check=False)
+    command = [sys.executable, "-c", code, *args]
+    done = subprocess.run(command, cwd=cwd, env=installed_env(), capture_output=True, text=True, check=False)
     return done.stderr.strip().splitlines()[-1] if done.stderr.strip() else ""
 
 
@@ -76,19 +69,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     runs = {"python -c pass": Runs(), "twir-events --help": Runs(), LIBRARIES: Runs(), "demo run": Runs()}
     with tempfile.TemporaryDirectory(prefix="twir-startup-") as directory:
         temp = Path(directory)
-        env = installed_like(temp)
         # Untimed: warm the file cache and write the bytecode for all four.
-        run_process([sys.executable, "-c", "pass"], env=env)
-        run_process([command, "--help"], env=env)
-        run_process(libraries, env=env)
-        run_process(demo, cwd=str(demo_copy(temp, 0)), env=env)
+        run_process([sys.executable, "-c", "pass"])
+        run_process([command, "--help"])
+        run_process(libraries)
+        run_process(demo, cwd=str(demo_copy(temp, 0)))
         before = load_average()
         for number in range(1, args.repeat + 1):
             for name, one in (
-                ("python -c pass", lambda: run_process([sys.executable, "-c", "pass"], env=env)),
-                ("twir-events --help", lambda: run_process([command, "--help"], env=env)),
-                (LIBRARIES, lambda: run_process(libraries, env=env)),
-                ("demo run", lambda n=number: run_process(demo, cwd=str(demo_copy(temp, n)), env=env)),
+                ("python -c pass", lambda: run_process([sys.executable, "-c", "pass"])),
+                ("twir-events --help", lambda: run_process([command, "--help"])),
+                (LIBRARIES, lambda: run_process(libraries)),
+                ("demo run", lambda n=number: run_process(demo, cwd=str(demo_copy(temp, n)))),
             ):
                 result = one()
                 runs[name].wall += result.wall
@@ -117,8 +109,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"Each command is its own process, the four taking turns, {args.repeat} runs each after one untimed run; "
         f"the demo is the README's first command (`twir-events run --config examples/demo/config.toml --date "
         f"{DEMO_DATE}`, with `--quiet`) on a fresh copy of `examples/demo`, so every run starts with an empty store. "
-        "Bytecode is cached as after `pip install .` (the untimed run writes it to a scratch `PYTHONPYCACHEPREFIX`; "
-        "`PYTHONDONTWRITEBYTECODE` is unset), so no run compiles the project's modules again. "
+        "Bytecode is cached as after `pip install .` (the untimed run writes it to a scratch `PYTHONPYCACHEPREFIX`, "
+        "`PYTHONDONTWRITEBYTECODE` unset), so no timed run compiles the project's modules. "
         f"`{LIBRARIES}` is `python -c 'import {', '.join(NEEDED)}'`: the libraries the demo run loads and cannot do "
         "without (reading and writing iCalendar, expanding recurrences, the page's templates, the store), "
         "the script checks that the run loads each of them.",
