@@ -10,7 +10,6 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -28,8 +27,6 @@ SET_FIELDS = ("place", "mode", "title", "organizer", "organizer_url", "url", "st
 CHANGEABLE = ("title", "organizer", "organizer_url", "url", "mode", "place", "timezone", "start", "end")
 _UTC = ZoneInfo("UTC")
 
-_canonical = lru_cache(maxsize=16384)(canonical_url)
-
 
 @dataclass(frozen=True)
 class Match:
@@ -41,7 +38,7 @@ class Match:
     day: date | None = None
 
     def __call__(self, event: Event) -> bool:
-        if self.url and _canonical(event.url) != _canonical(self.url):
+        if self.url and canonical_url(event.url) != canonical_url(self.url):
             return False
         if self.organizer and not _by_organizer(event, self.organizer):
             return False
@@ -153,14 +150,14 @@ class Curation:
                 result.events.append(self._patched(event, usage, result.patched))
         for decision in self.same:
             result.events = _merge_same(decision, result.events, usage, result.excluded)
-        present = {_canonical(event.url) for event in result.events}
+        present = {canonical_url(event.url) for event in result.events}
         usage.matched.update(d.label for d in self.distinct if len(present.intersection(d.urls)) >= 2)
         result.unused_rules = self._unused(usage)
         return result
 
     def decided(self, first_url: str, second_url: str) -> bool:
         """True when a `same` or `distinct` rule covers both links, so the pair needs no report."""
-        first, second = _canonical(first_url), _canonical(second_url)
+        first, second = canonical_url(first_url), canonical_url(second_url)
         if not first or not second:
             return False
         return any(first in d.urls and second in d.urls for d in (*self.same, *self.distinct))
@@ -198,13 +195,13 @@ def _record(label: str, before: Event, after: Event, usage: _Usage, lines: list[
 
 def _organizer_links(event: Event) -> set[str]:
     """Canonical links of the event's organizer: its own, and the one its event link implies (a meetup group)."""
-    links = {_canonical(event.organizer_url), _canonical(organizer_url_for(event.url))}
+    links = {canonical_url(event.organizer_url), canonical_url(organizer_url_for(event.url))}
     links.discard("")
     return links
 
 
 def _by_organizer(event: Event, organizer: str) -> bool:
-    link = _canonical(organizer)
+    link = canonical_url(organizer)
     if link:
         return link in _organizer_links(event)
     return _fold(event.organizer) == _fold(organizer)
@@ -289,7 +286,8 @@ def _merge_same(
     """Fold the decision's events into the first of its links that is present, one cluster per day they share."""
     rank = {url: index for index, url in enumerate(decision.urls)}
     picked = sorted(
-        (i for i, e in enumerate(events) if _canonical(e.url) in rank), key=lambda i: rank[_canonical(events[i].url)]
+        (i for i, e in enumerate(events) if canonical_url(e.url) in rank),
+        key=lambda i: rank[canonical_url(events[i].url)],
     )
     clusters: list[list[int]] = []
     for index in picked:
@@ -362,7 +360,7 @@ def _group(table: Table) -> Group:
     table.finish()
     if place is None and not name:
         raise _rule_error(table, "sets neither place nor name")
-    return Group(table.where, f"{table.where} (url {url})", _canonical(url), place, name)
+    return Group(table.where, f"{table.where} (url {url})", canonical_url(url), place, name)
 
 
 def _decision(table: Table) -> Decision:
@@ -372,7 +370,7 @@ def _decision(table: Table) -> Decision:
         raise table.error("urls", f"expected at least two links, got {len(urls)}")
     canonical: list[str] = []
     for index, url in enumerate(urls):
-        link = _canonical(url)
+        link = canonical_url(url)
         if not link:
             raise table.error(f"urls[{index}]", f"expected an http(s) URL, got {url!r}")
         if link in canonical:

@@ -171,8 +171,6 @@ class MergeResult:
 
 Rank = Callable[[Event], int]
 
-# Series share titles, organizers and links: each is worked out once per run of many events.
-_canonical = lru_cache(maxsize=65536)(canonical_url)
 # Every meetup event page in canonical form starts so; only those can be a series placeholder.
 _MEETUP_EVENTS = "https://www.meetup.com/"
 
@@ -335,7 +333,7 @@ class _Facts:
 def _event_page(event: Event) -> str:
     """The canonical link when it names one event (not a home page, a group page or the organizer's own page)."""
     page = event_page(event.url)
-    return "" if page and event.organizer_url and _canonical(event.organizer_url) == page else page
+    return "" if page and event.organizer_url and canonical_url(event.organizer_url) == page else page
 
 
 def _organizer_identity(event: Event) -> frozenset[str]:
@@ -345,8 +343,8 @@ def _organizer_identity(event: Event) -> frozenset[str]:
     are guesses: every event on that site would share them.
     """
     keys = set()
-    link = _canonical(event.organizer_url) if event.organizer_url else ""
-    if link and (not _is_home(link) or link != _canonical(organizer_url_for(event.url))):
+    link = canonical_url(event.organizer_url) if event.organizer_url else ""
+    if link and (not _is_home(link) or link != canonical_url(organizer_url_for(event.url))):
         keys.add("link " + link)
     name = _plain(event.organizer)
     # Normalization writes the host (`rustweek.org`) where no name was given.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from aggregator import places, regions, text, urls
@@ -108,7 +109,9 @@ def _organizer(raw: RawEvent, url: str, overrides: Overrides) -> tuple[str, str]
     return name, link
 
 
+@lru_cache(maxsize=1024)
 def _zone(name: str) -> str:
+    """The name if this machine knows the zone, else "" (remembered: every event asks up to three times)."""
     if not name:
         return ""
     try:

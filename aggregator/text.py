@@ -6,7 +6,7 @@ import html
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from html.parser import HTMLParser
 
 from aggregator.model import Mode
@@ -35,6 +35,10 @@ ZERO_WIDTH = re.compile(r"[\u200b\u2060\ufeff]|(?:^|(?<=\s))[\u200c\u200d]+|[\u2
 
 # Bidi embeddings, overrides and isolates can make a title read backwards or hide text next to it.
 BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")
+# What text loses: control characters (Unicode category Cc, all below U+00A0) other than white space, and
+# the bidi controls.
+_DROPPED = sorted({chr(code) for code in range(0xA0) if unicodedata.category(chr(code)) == "Cc"} | BIDI_CONTROLS)
+_INVISIBLE = re.compile("[" + "".join(re.escape(char) for char in _DROPPED if not char.isspace()) + "]")
 ELLIPSIS = "\u2026"
 # Per-field caps: past these a field is noise or an attack, and one title must not fill the block.
 TITLE_LIMIT = 200
@@ -91,11 +95,11 @@ class Description:
     links: tuple[str, ...]
     organizer: tuple[str, str]
 
-    @property
+    @cached_property
     def streaming_link(self) -> str:
         return next((url for url in self.links if is_streaming_url(url)), "")
 
-    @property
+    @cached_property
     def event_link(self) -> str:
         organizer_key = canonical_url(self.organizer[1])
         for url in self.links:
@@ -289,10 +293,7 @@ def _unescape(text: str) -> str:
 
 
 def _remove_invisible(text: str) -> str:
-    text = ZERO_WIDTH.sub("", text)
-    return "".join(
-        char for char in text if char.isspace() or (unicodedata.category(char) != "Cc" and char not in BIDI_CONTROLS)
-    )
+    return _INVISIBLE.sub("", ZERO_WIDTH.sub("", text))
 
 
 def _trim_url(url: str) -> str:

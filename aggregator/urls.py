@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from urllib.parse import SplitResult, parse_qsl, unquote_plus, urlencode, urlsplit, urlunsplit
 
 MEETUP_HOSTS = frozenset({"meetup.com", "www.meetup.com", "m.meetup.com"})
@@ -84,8 +85,11 @@ MEETUP_PAGES = frozenset(
 MEETUP_EVENT_ID = re.compile(r"\d+|[A-Za-z]{10,}")
 # White space (as str.isspace() sees it) and control characters (Unicode category Cc): never in a link.
 _SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f-\x9f]")
+# A run checks and prints the same few hundred links thousands of times (every writer, every feed).
+_URLS_CACHED = 65536
 
 
+@lru_cache(maxsize=_URLS_CACHED)
 def safe_url(url: str) -> str:
     """The stripped URL if it is an absolute http(s) URL with a host, else ""."""
     url = url.strip()
@@ -106,6 +110,7 @@ def unwrap_redirect(url: str) -> str:
     return params.get("q") or params.get("url") or url
 
 
+@lru_cache(maxsize=_URLS_CACHED)
 def canonical_url(url: str) -> str:
     """The key under which two spellings of one URL compare equal; "" for anything not http(s)."""
     parts = _split(safe_url(url))
@@ -122,6 +127,7 @@ def _canonical(parts: SplitResult, host: str) -> str:
     return urlunsplit(("https", netloc, path.rstrip("/"), urlencode(pairs), ""))
 
 
+@lru_cache(maxsize=_URLS_CACHED)
 def display_url(url: str) -> str:
     """The URL as TWiR prints it: meetup links in house style, luma.com, no tracking parameters."""
     parts = _split(safe_url(url))
@@ -145,6 +151,7 @@ def meetup_event_id(url: str) -> tuple[str, str] | None:
     return meetup if meetup and meetup[1] else None
 
 
+@lru_cache(maxsize=_URLS_CACHED)
 def event_page(url: str) -> str:
     """The canonical form of a link that can name one event; "" for a site's home page, a meetup group's page,
     a meeting room, or no http(s) link at all."""

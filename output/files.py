@@ -51,8 +51,11 @@ def replace_set(folder: Path, files: dict[str, bytes]) -> dict[Path, bool]:
     changed = {folder / name: _read(current / name if current else None) != data for name, data in files.items()}
     if current is None or any(changed.values()) or _names(current) != set(files):
         fresh = Path(tempfile.mkdtemp(prefix=VERSION_PREFIX, dir=versions))
+        paths = {name: fresh / name for name in files}
+        for parent in {path.parent for path in paths.values()}:
+            parent.mkdir(parents=True, exist_ok=True)
         for name, data in files.items():
-            _write_new(fresh / name, data)
+            _write_new(paths[name], data)
         fresh.chmod(0o755)
         _sync_dir(versions)
         _point(folder, fresh)
@@ -115,7 +118,6 @@ def _read(path: Path | None) -> bytes | None:
 
 
 def _write_new(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("wb") as out:
         out.write(data)
         out.flush()

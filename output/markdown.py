@@ -7,6 +7,7 @@ import string
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from aggregator.labels import where_label
@@ -85,6 +86,7 @@ def title_text(title: str) -> str:
     return clean_text(title) or UNTITLED
 
 
+@lru_cache(maxsize=65536)
 def web_url(url: str) -> str:
     """The URL if it is http(s), with characters that could break markdown or iCalendar percent-encoded; else ""."""
     url = url.strip()
