@@ -11,10 +11,12 @@ import calendar
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo, _zoneinfo  # type: ignore[attr-defined]  # not in typeshed
+from zoneinfo import ZoneInfo
 
 from icalendar import Timezone, TimezoneDaylight, TimezoneStandard
 
+# Zone states are sampled this often; no zone changes twice within it, and each change is then found to the second.
+STEP = timedelta(hours=6)
 # The change in force at the span's start is looked for this far back; a yearly rule must hold this far ahead.
 LOOKBACK = timedelta(days=400)
 LOOKAHEAD = timedelta(days=800)
@@ -97,41 +99,26 @@ def span(first: datetime, last: datetime) -> tuple[datetime, datetime]:
 
 
 def transitions(zone: ZoneInfo, start: datetime, end: datetime) -> list[Change]:
-    """Every change of offset between two UTC instants, read from the zone's own data rather than searched for.
-
-    The offset is constant between the instants where it may change (`_edges`), so it is looked up only there.
-    """
+    """Every change of offset between two UTC instants, found to the second."""
     changes = []
-    state = _state(zone, start)
-    for edge in _edges(zone, start, end):
-        moment = datetime.fromtimestamp(edge, UTC)
-        after = _state(zone, moment)
+    moment = start
+    state = _state(zone, moment)
+    while moment < end:
+        later = min(moment + STEP, end)
+        after = _state(zone, later)
         if after != state:
-            changes.append(Change(moment, state, after))
+            low, high = moment, later
+            while high - low > timedelta(seconds=1):
+                middle = low + (high - low) / 2
+                middle = middle.replace(microsecond=0)
+                if _state(zone, middle) == state:
+                    low = middle
+                else:
+                    high = middle
+            changes.append(Change(high, state, after))
             state = after
+        moment = later
     return changes
-
-
-def _edges(zone: ZoneInfo, start: datetime, end: datetime) -> list[int]:
-    """The instants (UTC seconds) in (start, end] where `zone`'s offset can change, in order.
-
-    They come from CPython's pure-Python twin of ZoneInfo, which reads the same file the same way: the file's
-    transitions, and past the last one the closing rule's two changes a year. That rule is looked up by the UTC
-    year, so each new year (UTC) is an edge too; the rule takes over one second after the last transition.
-    """
-    twin = _zoneinfo.ZoneInfo.no_cache(zone.key)
-    edges = set(twin._trans_utc)
-    if twin._trans_utc:
-        edges.add(twin._trans_utc[-1] + 1)
-    rule = twin._tz_after
-    for year in range(start.year - 1, end.year + 2):
-        edges.add(calendar.timegm((year, 1, 1, 0, 0, 0)))
-        if hasattr(rule, "transitions"):
-            onset, close = rule.transitions(year)
-            edges.add(onset - int(rule.std.utcoff.total_seconds()))
-            edges.add(close - int(rule.dst.utcoff.total_seconds()))
-    low, high = start.timestamp(), end.timestamp()
-    return sorted(edge for edge in edges if low < edge <= high)
 
 
 def yearly_rule(onsets: list[datetime], until: datetime) -> dict[str, object] | None:

@@ -37,6 +37,7 @@ from aggregator.tomltable import Table
 if TYPE_CHECKING:
     import requests
     import requests.adapters
+    import requests_cache
     from requests_cache.backends.sqlite import SQLiteCache
 
 MB = 1024 * 1024
@@ -238,10 +239,12 @@ class Http:
     ) -> Response:
         import requests
 
+        prepared = requests.PreparedRequest()
         try:
-            full = requests.Request(method, url, params=params).prepare().url or url
+            prepared.prepare_url(url, params)
         except requests.RequestException:
             raise FetchError(f"invalid URL {url!r}") from None
+        full = prepared.url or url
         merged = {"User-Agent": self.settings.user_agent, **(headers or {})}
         # The slot is held through retries and back-off, so other threads do not pile onto a struggling host.
         with self._pool.slot(urlsplit(full).hostname or ""):
@@ -704,13 +707,11 @@ def _open_cache(path: Path) -> SQLiteCache:
 
 
 def _new_session(cache: SQLiteCache | None) -> requests.Session:
-    import requests
-    import requests_cache
-
+    plain, cached = _session_classes()
     session = (
-        requests.Session()
+        plain()
         if cache is None
-        else requests_cache.CachedSession(
+        else cached(
             backend=cache,
             cache_control=True,
             always_revalidate=True,
@@ -738,6 +739,37 @@ def _shut(connection: Any) -> None:
         return
     with suppress(OSError):
         sock.shutdown(socket.SHUT_RDWR)
+
+
+@cache
+def _session_classes() -> tuple[type[requests.Session], type[requests_cache.CachedSession]]:
+    """requests.Session and CachedSession, each reading the proxy and CA settings of the environment once per origin.
+
+    requests reads them again for every request (walking the whole environment twice, about 0.1 ms); the
+    environment does not change during a run, and a session serves one thread, so a plain dict is enough.
+    """
+    import requests
+    import requests_cache
+
+    class EnvironmentOnce(requests.Session):
+        def __init__(self) -> None:
+            super().__init__()
+            self._environment: dict[tuple[Any, ...], Any] = {}
+
+        def merge_environment_settings(self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any) -> Any:
+            if proxies:
+                return super().merge_environment_settings(url, proxies, stream, verify, cert)
+            origin = urlsplit(url.decode() if isinstance(url, bytes) else url or "")[:2]
+            key = (origin, stream, verify, cert)
+            if key not in self._environment:
+                self._environment[key] = super().merge_environment_settings(url, {}, stream, verify, cert)
+            settings = self._environment[key]
+            return {**settings, "proxies": dict(settings["proxies"])}
+
+    class CachedEnvironmentOnce(requests_cache.CachedSession, EnvironmentOnce):
+        pass
+
+    return EnvironmentOnce, CachedEnvironmentOnce
 
 
 @cache

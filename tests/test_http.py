@@ -298,6 +298,23 @@ def test_threads_share_one_cache_file(server: FaultServer, tmp_path: Path) -> No
     assert sum(t.revalidated for t in http.transfers) == 16
 
 
+def test_proxy_settings_from_the_environment_hold_for_every_request(
+    server: FaultServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("http_proxy", "no_proxy", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", server.refused_url())
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    direct = server.add("/cal", b"direct")
+    proxied = direct.replace("127.0.0.1", "localhost")
+    with Http(fast()) as http:
+        for _ in range(2):
+            assert http.get(direct).content == b"direct"
+            with pytest.raises(FetchError, match="localhost"):
+                http.get(proxied)
+    assert server.hits("/cal") == 2
+
+
 def test_transfers_are_tagged_per_source(server: FaultServer) -> None:
     seen: list[Transfer] = []
     a, b = server.add("/a", b"aaaa"), server.add("/b", b"bb")
