@@ -16,7 +16,7 @@ CACHE_VARIABLE = "TWIR_EVENTS_CACHE"
 
 
 def cache_folder() -> Path:
-    """Where indexes are kept: `$TWIR_EVENTS_CACHE`, else the platform's user cache folder."""
+    """Where indexes and compiled templates are kept: `$TWIR_EVENTS_CACHE`, else the platform's user cache folder."""
     if folder := os.environ.get(CACHE_VARIABLE):
         return Path(folder)
     from platformdirs import user_cache_dir

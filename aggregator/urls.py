@@ -201,7 +201,9 @@ def organizer_url_for(event_url: str) -> str:
     return root
 
 
+@lru_cache(maxsize=_URLS_CACHED)
 def _split(url: str) -> SplitResult | None:
+    """The URL's parts, or None for no URL or a bad port; once per link (urlsplit's own cache holds only 128)."""
     if not url:
         return None
     try:

@@ -8,12 +8,15 @@ import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import cache
 from importlib import resources
+from typing import TYPE_CHECKING
 from urllib.parse import quote, urljoin
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from aggregator.labels import where_label
 from aggregator.model import Event
+from aggregator.placeindex import cache_folder
 from aggregator.regions import REGIONS
 from aggregator.window import Window
 from output.ics import FeedText, FeedWriter, Revision, entry_of, slug, uid
@@ -24,12 +27,16 @@ MISSING_BASE_URL = (
     "set it to the public address of the output folder, e.g. https://you.github.io/twir-events/"
 )
 FEED_PATH = "events.ics"
+PAGE_TEMPLATE = "page.html.j2"
 EVENTS_DIR = "events"
 GOOGLE_ADD = "https://calendar.google.com/calendar/r?cid="
 OUTLOOK_ADD = "https://outlook.live.com/calendar/0/addfromweb?url="
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9@._-]")
+
+if TYPE_CHECKING:
+    from jinja2 import Template
 
 
 @dataclass(frozen=True)
@@ -136,8 +143,6 @@ def render_page(
     uids: Mapping[str, str] | None = None,
 ) -> bytes:
     """The page: every region in TWiR's order (empty ones too, so a shared filter link never breaks)."""
-    from jinja2 import Environment, PackageLoader, StrictUndefined
-
     by_name = public_sections(sections, states)
     regions = [
         Region(
@@ -150,15 +155,7 @@ def render_page(
     ]
     script = _asset("page.js")
     style = _asset("page.css")
-    env = Environment(
-        loader=PackageLoader("output", "templates"),
-        autoescape=True,
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-    page = env.get_template("page.html.j2").render(
+    page = _page_template().render(
         name=clean_text(name),
         description=clean_text(description),
         window=(_day(window.start, year=True), _day(window.end, year=True)),
@@ -248,6 +245,32 @@ def _start(event: Event) -> Start | None:
 def _day(day: date, *, year: bool = False) -> Day:
     text = f"{_DAYS[day.weekday()]} {day.day} {_MONTHS[day.month - 1]}"
     return Day(day.isoformat(), f"{text} {day.year}" if year else text)
+
+
+@cache
+def _page_template() -> Template:
+    """The page's template, compiled once per process; Jinja keeps the compiled code in the cache folder for
+    the next run (a folder that cannot be written costs only the compiling)."""
+    from jinja2 import Environment, FileSystemBytecodeCache, PackageLoader, StrictUndefined
+
+    def template(cache: FileSystemBytecodeCache | None) -> Template:
+        env = Environment(
+            loader=PackageLoader("output", "templates"),
+            autoescape=True,
+            undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=True,
+            bytecode_cache=cache,
+        )
+        return env.get_template(PAGE_TEMPLATE)
+
+    folder = cache_folder() / "templates"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        return template(FileSystemBytecodeCache(str(folder)))
+    except OSError:
+        return template(None)
 
 
 def _asset(name: str) -> str:

@@ -21,9 +21,11 @@ from test_markdown import make_event as markdown_event
 from aggregator.config import load_config
 from aggregator.grouping import group
 from aggregator.model import Event, Mode
+from aggregator.placeindex import CACHE_VARIABLE
 from aggregator.regions import REGIONS, UNPLACED
 from aggregator.tomltable import ConfigError
 from aggregator.window import issue_window
+from output import html
 from output.html import (
     GOOGLE_ADD,
     MISSING_BASE_URL,
@@ -290,6 +292,28 @@ def test_templates_ship_with_the_package() -> None:
     templates = sorted((ROOT / "output" / "templates").iterdir())
     assert templates
     assert all(any(path.relative_to(ROOT / "output").match(p) for p in patterns["output"]) for path in templates)
+
+
+def test_the_compiled_template_is_kept_for_the_next_run_and_optional(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    events = [make_event("Rust Hack & Learn", date(2026, 12, 3))]
+    monkeypatch.setenv(CACHE_VARIABLE, str(tmp_path / "cache"))
+    html._page_template.cache_clear()
+    first = page(events)
+    [kept] = (tmp_path / "cache" / "templates").iterdir()
+    written = kept.stat().st_ino
+    # A new process reads the kept code instead of compiling again (which would write the file anew).
+    html._page_template.cache_clear()
+    assert page(events) == first
+    assert kept.stat().st_ino == written
+    # A cache folder that cannot be made (a file is in the way) costs only the compiling.
+    blocked = tmp_path / "blocked"
+    blocked.write_text("not a folder", encoding="utf-8")
+    monkeypatch.setenv(CACHE_VARIABLE, str(blocked / "cache"))
+    html._page_template.cache_clear()
+    assert page(events) == first
+    html._page_template.cache_clear()
 
 
 def test_demo_config_sets_a_base_url() -> None:
