@@ -49,6 +49,9 @@ MAX_SECONDS = 3600.0
 # a zero expiry would make requests-cache drop bodies without validators, leaving stale-if-error nothing.
 EXPIRE_AT_ONCE = timedelta(microseconds=1)
 SQLITE_BUSY_MS = 30_000
+# Every use of a cached entry rewrites it (its expiry moves), so an entry untouched this long belongs to a source
+# gone from the config or to a Meetup API query of a past window (the query names its dates): it is dropped.
+UNUSED_FOR = timedelta(days=30)
 
 _log = logging.getLogger(__name__)
 
@@ -703,7 +706,13 @@ def _open_cache(path: Path) -> SQLiteCache:
     from requests_cache.backends.sqlite import SQLiteCache
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    return SQLiteCache(path, wal=True, busy_timeout=SQLITE_BUSY_MS)
+    cache = SQLiteCache(path, wal=True, busy_timeout=SQLITE_BUSY_MS)
+    responses = cache.responses
+    # Housekeeping only: a cache that cannot be pruned now still serves this run.
+    with suppress(sqlite3.Error), responses.connection(commit=True) as connection:
+        cutoff = round(time.time() - UNUSED_FOR.total_seconds())
+        connection.execute(f"DELETE FROM {responses.table_name} WHERE expires < ?", (cutoff,))
+    return cache
 
 
 def _new_session(cache: SQLiteCache | None) -> requests.Session:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import sqlite3
 import time
 import tracemalloc
 from collections.abc import Iterator
@@ -296,6 +297,26 @@ def test_threads_share_one_cache_file(server: FaultServer, tmp_path: Path) -> No
         warm = list(pool.map(http.get, urls))
     assert [r.content for r in warm] == [r.content for r in cold] == [f"cal {i}".encode() for i in range(16)]
     assert sum(t.revalidated for t in http.transfers) == 16
+
+
+@pytest.mark.parametrize(("idle_days", "status"), [(29, 304), (31, 200)])
+def test_entries_unused_for_a_month_are_dropped_when_the_cache_opens(
+    server: FaultServer, tmp_path: Path, idle_days: int, status: int
+) -> None:
+    url = server.add("/cal", b"cal", etag=True)
+    path = tmp_path / "cache.sqlite"
+    with Http(fast(cache=path)) as http:
+        http.get(url)
+    with sqlite3.connect(path) as db:  # as if the last run that used the entry was `idle_days` ago
+        db.execute("UPDATE responses SET expires = ?", (time.time() - idle_days * 86400,))
+    with Http(fast(cache=path)) as http:
+        assert http.get(url).content == b"cal"
+    assert http.transfers[0].status == status
+    assert ("If-None-Match" in server.log("/cal")[1].headers) == (status == 304)
+    # Using the entry, revalidated or refetched, makes it recent again: an entry in use is never dropped.
+    with sqlite3.connect(path) as db:
+        [(expires,)] = db.execute("SELECT expires FROM responses").fetchall()
+    assert expires > time.time() - 3600
 
 
 def test_proxy_settings_from_the_environment_hold_for_every_request(
