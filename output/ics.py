@@ -24,7 +24,7 @@ from aggregator.model import Event, Mode
 from aggregator.publication import MAIN, Entry, uid_for
 from aggregator.regions import REGIONS
 from output.markdown import clean_text, title_text, web_url
-from output.vtimezone import Change, span, transitions, vtimezone
+from output.vtimezone import Change, block, span, transitions
 
 PRODID = "-//twir-events//twir-events//EN"
 # Subscribers get the event's own text, shortened: calendar apps show it whole and sync it on every refresh.
@@ -32,6 +32,8 @@ DESCRIPTION_LIMIT = 3000
 FEED_PATH = "events.ics"
 # A calendar needs one component (RFC 5545): an empty feed carries this zone, which any reader accepts.
 EMPTY_FEED_ZONE = "Etc/UTC"
+# Stands for a calendar's name where its properties are serialised once for all of a run's calendars.
+NAME_MARK = "twir-events calendar name"
 
 
 class _Text(vText):
@@ -110,6 +112,8 @@ class FeedWriter:
         self._spans = _zone_spans(entry for entries in feeds.values() for entry in entries)
         self._changes = {tzid: transitions(ZoneInfo(tzid), *span(*bounds)) for tzid, bounds in self._spans.items()}
         self._zones = _zone_blocks(self._spans, self._changes)
+        # Only the name differs between the run's calendars: the rest of their properties is serialised once.
+        self._before_name, self._after_name = _properties(text, self._interval).split(_name_lines(NAME_MARK))
 
     def files(self) -> dict[str, bytes]:
         """`events.ics` and `regions/<slug>.ics` for every section (empty ones too, so URLs stay valid)."""
@@ -135,20 +139,12 @@ class FeedWriter:
         return self._calendar([entry], name, _zone_blocks(spans, known))
 
     def _calendar(self, entries: Sequence[Entry], name: str, zones: Mapping[str, bytes]) -> bytes:
-        calendar = Calendar()
-        calendar.add("prodid", PRODID)
-        calendar.add("version", "2.0")
-        calendar.add("calscale", "GREGORIAN")
-        calendar.calendar_name = name
-        calendar.description = self._text.description
-        calendar.add("refresh-interval", self._interval, parameters={"VALUE": "DURATION"})
-        calendar.add("x-published-ttl", vDuration(self._interval))
-        head = calendar.to_ical().removesuffix(b"END:VCALENDAR\r\n")
         ordered = sorted(entries, key=lambda entry: (entry.event.first_day.isoformat(), entry.uid))
         events = [self._vevent(entry) for entry in ordered]
         tzids = sorted({tzid for _, used in events for tzid in used})
         blocks = [zones[tzid] for tzid in tzids] or [_empty_zone()]
-        return b"".join([head, *blocks, *(body for body, _ in events), b"END:VCALENDAR\r\n"])
+        head = [self._before_name, _name_lines(name), self._after_name]
+        return b"".join([*head, *blocks, *(body for body, _ in events), b"END:VCALENDAR\r\n"])
 
     def _vevent(self, entry: Entry) -> tuple[bytes, tuple[str, ...]]:
         cached = self._events.get((entry.uid, entry.cancelled))
@@ -157,6 +153,26 @@ class FeedWriter:
             cached = bytes(vevent.to_ical()), _tzids(vevent)
             self._events[(entry.uid, entry.cancelled)] = cached
         return cached
+
+
+def _properties(text: FeedText, interval: timedelta) -> bytes:
+    """A calendar's properties, named `NAME_MARK`, up to its first component."""
+    calendar = Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.calendar_name = NAME_MARK
+    calendar.description = text.description
+    calendar.add("refresh-interval", interval, parameters={"VALUE": "DURATION"})
+    calendar.add("x-published-ttl", vDuration(interval))
+    return bytes(calendar.to_ical()).removesuffix(b"END:VCALENDAR\r\n")
+
+
+def _name_lines(name: str) -> bytes:
+    """NAME and X-WR-CALNAME as icalendar writes them in a calendar's properties."""
+    calendar = Calendar()
+    calendar.calendar_name = name
+    return bytes(calendar.to_ical()).removeprefix(b"BEGIN:VCALENDAR\r\n").removesuffix(b"END:VCALENDAR\r\n")
 
 
 def _vevent(entry: Entry, states: Collection[str]) -> VEvent:
@@ -270,10 +286,7 @@ def _zone_blocks(
     spans: Mapping[str, tuple[datetime, datetime]], known: Mapping[str, Sequence[Change]]
 ) -> dict[str, bytes]:
     """One VTIMEZONE per zone, covering its span; `known` holds zones' changes already found."""
-    return {
-        tzid: bytes(vtimezone(tzid, first, last, known.get(tzid)).to_ical())
-        for tzid, (first, last) in sorted(spans.items())
-    }
+    return {tzid: block(tzid, first, last, known.get(tzid)) for tzid, (first, last) in sorted(spans.items())}
 
 
 def _tzid(value: date | datetime | None) -> str:
@@ -295,7 +308,7 @@ def _tzids(vevent: VEvent) -> tuple[str, ...]:
 @cache
 def _empty_zone() -> bytes:
     moment = datetime(1970, 1, 1, tzinfo=UTC)
-    return bytes(vtimezone(EMPTY_FEED_ZONE, moment, moment).to_ical())
+    return block(EMPTY_FEED_ZONE, moment, moment)
 
 
 def _instant(value: date | datetime) -> datetime:

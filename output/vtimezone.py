@@ -11,12 +11,11 @@ import calendar
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
+from functools import lru_cache
+from zoneinfo import ZoneInfo, _zoneinfo  # type: ignore[attr-defined]  # not in typeshed
 
 from icalendar import Timezone, TimezoneDaylight, TimezoneStandard
 
-# Zone states are sampled this often; no zone changes twice within it, and each change is then found to the second.
-STEP = timedelta(hours=6)
 # The change in force at the span's start is looked for this far back; a yearly rule must hold this far ahead.
 LOOKBACK = timedelta(days=400)
 LOOKAHEAD = timedelta(days=800)
@@ -42,11 +41,35 @@ class Change:
         return (self.at + self.before).replace(tzinfo=None)
 
 
+@dataclass(frozen=True)
+class Observance:
+    """One STANDARD or DAYLIGHT: its first onset, a yearly rule or else its onsets, and the offsets either side."""
+
+    daylight: bool
+    start: datetime
+    rule: tuple[tuple[str, object], ...] | None
+    onsets: tuple[datetime, ...]
+    before: timedelta
+    after: timedelta
+
+
 def vtimezone(tzid: str, first: datetime, last: datetime, known: Sequence[Change] | None = None) -> Timezone:
     """The zone from the change in force at `first` through `last`, as a VTIMEZONE component.
 
-    `known` are the zone's changes over a span that holds this one's (`span`): finding them is the costly part.
+    `known` are the zone's changes over a span that holds this one's (`span`), found once for many VTIMEZONEs.
     """
+    return _component(tzid, observances(tzid, first, last, known))
+
+
+def block(tzid: str, first: datetime, last: datetime, known: Sequence[Change] | None = None) -> bytes:
+    """`vtimezone` serialised; calendars whose VTIMEZONEs come out the same share one serialisation."""
+    return _serialised(tzid, observances(tzid, first, last, known))
+
+
+def observances(
+    tzid: str, first: datetime, last: datetime, known: Sequence[Change] | None = None
+) -> tuple[Observance, ...]:
+    """What the VTIMEZONE from `first` through `last` says, in order."""
     zone = ZoneInfo(tzid)
     first, last = first.astimezone(UTC), last.astimezone(UTC)
     since, until = span(first, last)
@@ -63,32 +86,45 @@ def vtimezone(tzid: str, first: datetime, last: datetime, known: Sequence[Change
     groups: dict[tuple[timedelta, timedelta], list[Change]] = {}
     for change in changes:
         groups.setdefault((change.before, change.after), []).append(change)
-    component = Timezone()
-    component.add("tzid", tzid)
     # Each observance starts at its last onset before `first`, if it has one: readers that look for every
     # observance's previous onset (Ruby's icalendar) fail on one whose first onset lies after an event.
     in_force_change = [change for change in changes if change.at <= first][-1]
     starts = {
         key: [change for change in members if change.at <= first][-1:] or members[:1] for key, members in groups.items()
     }
+    found = []
     for (before, after), members in sorted(groups.items(), key=lambda item: starts[item[0]][0].at):
         members = members[members.index(starts[(before, after)][0]) :]
         covered = [change.onset for change in members if change.at <= last]
         in_force = members[0] is in_force_change
         if not covered or not (in_force or any(first < change.at <= last for change in members)):
             continue
-        observance = TimezoneDaylight() if members[0].daylight else TimezoneStandard()
-        observance.add("dtstart", covered[0])
         # A rule that also holds for the changes after the span keeps the zone right for readers that cache it.
         rule = yearly_rule([change.onset for change in members], (last + LOOKAHEAD + before).replace(tzinfo=None))
-        if rule is not None:
-            observance.add("rrule", rule)
-        else:
-            # DTSTART repeated as the first RDATE: ical.js and libical ignore DTSTART when RDATEs are present.
-            for onset in covered if len(covered) > 1 else ():
-                observance.add("rdate", onset)
-        observance.add("tzoffsetfrom", before)
-        observance.add("tzoffsetto", after)
+        # DTSTART repeated as the first RDATE: ical.js and libical ignore DTSTART when RDATEs are present.
+        onsets = () if rule is not None or len(covered) < 2 else tuple(covered)
+        rule_items = None if rule is None else tuple(rule.items())
+        found.append(Observance(members[0].daylight, covered[0], rule_items, onsets, before, after))
+    return tuple(found)
+
+
+@lru_cache(maxsize=4096)
+def _serialised(tzid: str, parts: tuple[Observance, ...]) -> bytes:
+    return bytes(_component(tzid, parts).to_ical())
+
+
+def _component(tzid: str, parts: Sequence[Observance]) -> Timezone:
+    component = Timezone()
+    component.add("tzid", tzid)
+    for part in parts:
+        observance = TimezoneDaylight() if part.daylight else TimezoneStandard()
+        observance.add("dtstart", part.start)
+        if part.rule is not None:
+            observance.add("rrule", dict(part.rule))
+        for onset in part.onsets:
+            observance.add("rdate", onset)
+        observance.add("tzoffsetfrom", part.before)
+        observance.add("tzoffsetto", part.after)
         component.add_component(observance)
     return component
 
@@ -99,26 +135,41 @@ def span(first: datetime, last: datetime) -> tuple[datetime, datetime]:
 
 
 def transitions(zone: ZoneInfo, start: datetime, end: datetime) -> list[Change]:
-    """Every change of offset between two UTC instants, found to the second."""
+    """Every change of offset between two UTC instants, read from the zone's own data rather than searched for.
+
+    The offset is constant between the instants where it may change (`_edges`), so it is looked up only there.
+    """
     changes = []
-    moment = start
-    state = _state(zone, moment)
-    while moment < end:
-        later = min(moment + STEP, end)
-        after = _state(zone, later)
+    state = _state(zone, start)
+    for edge in _edges(zone, start, end):
+        moment = datetime.fromtimestamp(edge, UTC)
+        after = _state(zone, moment)
         if after != state:
-            low, high = moment, later
-            while high - low > timedelta(seconds=1):
-                middle = low + (high - low) / 2
-                middle = middle.replace(microsecond=0)
-                if _state(zone, middle) == state:
-                    low = middle
-                else:
-                    high = middle
-            changes.append(Change(high, state, after))
+            changes.append(Change(moment, state, after))
             state = after
-        moment = later
     return changes
+
+
+def _edges(zone: ZoneInfo, start: datetime, end: datetime) -> list[int]:
+    """The instants (UTC seconds) in (start, end] where `zone`'s offset can change, in order.
+
+    They come from CPython's pure-Python twin of ZoneInfo, which reads the same file the same way: the file's
+    transitions, and past the last one the closing rule's two changes a year. That rule is looked up by the UTC
+    year, so each new year (UTC) is an edge too; the rule takes over one second after the last transition.
+    """
+    twin = _zoneinfo.ZoneInfo(zone.key)
+    edges = set(twin._trans_utc)
+    if twin._trans_utc:
+        edges.add(twin._trans_utc[-1] + 1)
+    rule = twin._tz_after
+    for year in range(start.year - 1, end.year + 2):
+        edges.add(calendar.timegm((year, 1, 1, 0, 0, 0)))
+        if hasattr(rule, "transitions"):
+            onset, close = rule.transitions(year)
+            edges.add(onset - int(rule.std.utcoff.total_seconds()))
+            edges.add(close - int(rule.dst.utcoff.total_seconds()))
+    low, high = start.timestamp(), end.timestamp()
+    return sorted(edge for edge in edges if low < edge <= high)
 
 
 def yearly_rule(onsets: list[datetime], until: datetime) -> dict[str, object] | None:

@@ -11,11 +11,23 @@ import pytest
 import vobject
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+from icalendar import Calendar, vDuration
 
 from aggregator.model import Event, Mode, Place
-from aggregator.publication import plan
+from aggregator.publication import MAIN, plan
 from aggregator.regions import REGIONS
-from output.ics import DESCRIPTION_LIMIT, PRODID, FeedText, Revision, render_feed, render_feeds, slug, uid
+from output.ics import (
+    DESCRIPTION_LIMIT,
+    PRODID,
+    FeedText,
+    FeedWriter,
+    Revision,
+    entry_of,
+    render_feed,
+    render_feeds,
+    slug,
+    uid,
+)
 from output.markdown import title_text
 from tests.readers import vobject_read
 
@@ -273,3 +285,23 @@ def test_any_title_and_zone_survive_the_round_trip(title: str, zone: str, moment
     vevent = parse(data).vevent
     assert vevent.summary.value == title_text(title)
     assert vevent.dtstart.value == start
+
+
+@settings(max_examples=40, deadline=None)
+@given(name=st.text(st.characters(blacklist_categories=("Cc", "Cs")), min_size=1))
+def test_each_calendar_has_its_own_name_and_the_runs_properties(name: str) -> None:
+    entry = entry_of(EVENTS[0], None)
+    data = FeedWriter({MAIN: [entry]}, text=FeedText("Rust Events", "Rust meetups, all of them"), states=STATES).single(
+        entry, name
+    )
+    assert Calendar.from_ical(data).calendar_name == name
+    # The properties serialised once for the run, around this name, are what icalendar writes for the whole calendar.
+    calendar = Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.calendar_name = name
+    calendar.description = "Rust meetups, all of them"
+    calendar.add("refresh-interval", timedelta(hours=6), parameters={"VALUE": "DURATION"})
+    calendar.add("x-published-ttl", vDuration(timedelta(hours=6)))
+    assert data.startswith(calendar.to_ical().removesuffix(b"END:VCALENDAR\r\n") + b"BEGIN:VTIMEZONE\r\n")

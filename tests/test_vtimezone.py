@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import io
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, available_timezones
 
 import pytest
 from dateutil import tz as dateutil_tz
 
 from aggregator.instants import unambiguous
-from output.vtimezone import span, transitions, vtimezone
+from output.vtimezone import block, span, transitions, vtimezone
 from tests.readers import icaljs_instants
 
 FIRST = datetime(2026, 1, 1, tzinfo=UTC)
@@ -82,3 +82,43 @@ def test_changes_found_once_for_a_wider_span_give_each_narrower_span_its_own_vti
     known = transitions(ZoneInfo(name), *span(FIRST, LAST))
     for first, last in [(FIRST, LAST), (datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 3, 2, tzinfo=UTC))]:
         assert vtimezone(name, first, last, known).to_ical() == vtimezone(name, first, last).to_ical()
+
+
+def _sampled(zone: ZoneInfo, start: datetime, end: datetime) -> list[tuple[datetime, timedelta, timedelta]]:
+    """Changes found the slow way, from offsets alone: sampled every 6 hours, each change bisected to the second."""
+
+    def offset(moment: datetime) -> timedelta:
+        return moment.astimezone(zone).utcoffset() or timedelta(0)
+
+    found = []
+    moment, state = start, offset(start)
+    while moment < end:
+        later = min(moment + timedelta(hours=6), end)
+        if (after := offset(later)) != state:
+            low, high = moment, later
+            while high - low > timedelta(seconds=1):
+                middle = (low + (high - low) / 2).replace(microsecond=0)
+                low, high = (middle, high) if offset(middle) == state else (low, middle)
+            found.append((high, state, after))
+            state = after
+        moment = later
+    return found
+
+
+def test_changes_read_from_the_zone_data_are_the_changes_its_offsets_show() -> None:
+    # Every zone, over two years of the span feeds are built for (equal over 1900-2045 too, checked once: a minute).
+    start, end = datetime(2026, 1, 1, tzinfo=UTC), datetime(2028, 1, 1, tzinfo=UTC)
+    for name in sorted(available_timezones()):
+        zone = ZoneInfo(name)
+        read = [(change.at, change.before, change.after) for change in transitions(zone, start, end)]
+        assert read == _sampled(zone, start, end), name
+
+
+def test_a_serialised_block_is_its_zones_vtimezone_even_where_zones_share_their_rules() -> None:
+    # Berlin and Paris change on the same instants: one block each, shared only by equal zone and content.
+    for name in ("Europe/Berlin", "Europe/Paris", "Europe/Berlin"):
+        for first, last in [(FIRST, LAST), (datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 3, 2, tzinfo=UTC))]:
+            assert block(name, first, last) == vtimezone(name, first, last).to_ical()
+    assert block("Europe/Paris", FIRST, LAST).replace(b"Europe/Paris", b"Europe/Berlin") == block(
+        "Europe/Berlin", FIRST, LAST
+    )
