@@ -215,7 +215,7 @@ def _city_named(name: str, country: str = "", state: str = "") -> _City | None:
 # Towns this small still share a name with a big city elsewhere (Durham, NH and Durham, NC).
 _TOWNS_MIN_POPULATION = 5000
 # Bump when the index's tables change; the data's own versions are added to the file name.
-_INDEX_LAYOUT = 2
+_INDEX_LAYOUT = 3
 
 
 @cache
@@ -247,6 +247,10 @@ def _fill_cities(db: sqlite3.Connection) -> None:
         ((rank, *city, math.floor(city.latitude), math.floor(city.longitude)) for rank, city in enumerate(cities)),
     )
     db.execute("CREATE INDEX cells ON cities (cell_lat, cell_lon, rank)")
+    db.execute(
+        "CREATE TABLE country_zones (country TEXT, timezone TEXT, PRIMARY KEY (country, timezone)) WITHOUT ROWID"
+    )
+    db.execute("INSERT INTO country_zones SELECT DISTINCT country, timezone FROM cities")
     for table in ("names", "others"):
         db.execute(f"CREATE TABLE {table} (key TEXT, rank INTEGER, PRIMARY KEY (key, rank)) WITHOUT ROWID")
     db.executemany("INSERT OR IGNORE INTO names VALUES (?, ?)", ((_fold(c.name), r) for r, c in enumerate(cities)))
@@ -294,6 +298,7 @@ def _fill_countries(db: sqlite3.Connection) -> None:
         "INSERT INTO subdivisions VALUES (?, ?, ?, ?)",
         ((*sub.code.split("-", 1), sub.name, sub.type) for sub in pycountry.subdivisions),
     )
+    db.execute("CREATE INDEX subdivisions_by_country ON subdivisions (country)")
 
 
 def states_with_town(name: str, country: str) -> frozenset[str]:
@@ -340,13 +345,10 @@ def _country_name_pairs() -> Iterator[tuple[str, str]]:
     return ((_fold(name), code) for name, code in pairs)
 
 
-@cache
-def _country_names() -> dict[str, frozenset[str]]:
-    """Folded country name, English or local, official or common -> alpha-2 codes."""
-    index: dict[str, set[str]] = {}
-    for key, code in _index().execute("SELECT key, code FROM country_names"):
-        index.setdefault(key, set()).add(code)
-    return {key: frozenset(codes) for key, codes in index.items()}
+@lru_cache(maxsize=4096)
+def _countries_named(key: str) -> frozenset[str]:
+    """Alpha-2 codes of the countries called `key` (folded), in English or locally, officially or commonly."""
+    return frozenset(code for (code,) in _index().execute("SELECT code FROM country_names WHERE key = ?", (key,)))
 
 
 @cache
@@ -361,15 +363,11 @@ class _Subdivision(NamedTuple):
     code: str
 
 
-@cache
-def _all_subdivisions() -> dict[str, list[_Subdivision]]:
-    """ISO 3166-2 subdivisions by country, each with the code people print (`TX` of `US-TX`)."""
-    grouped: dict[str, list[_Subdivision]] = {}
-    for country, code, name, kind in _index().execute(
-        "SELECT country, code, name, type FROM subdivisions ORDER BY rowid"
-    ):
-        grouped.setdefault(country, []).append(_Subdivision(name, kind, code))
-    return grouped
+@lru_cache(maxsize=512)
+def _subdivisions_of(country: str) -> tuple[_Subdivision, ...]:
+    """A country's ISO 3166-2 subdivisions in pycountry's order, each with the code people print (`TX` of `US-TX`)."""
+    rows = _index().execute("SELECT name, type, code FROM subdivisions WHERE country = ? ORDER BY rowid", (country,))
+    return tuple(_Subdivision(*row) for row in rows)
 
 
 @cache
@@ -378,7 +376,7 @@ def _state_index() -> tuple[dict[str, tuple[tuple[str, str], ...]], dict[str, tu
     by_name: dict[str, list[tuple[str, str]]] = {}
     by_code: dict[str, list[tuple[str, str]]] = {}
     for country in _STATE_COUNTRIES:
-        for subdivision in _all_subdivisions().get(country, ()):
+        for subdivision in _subdivisions_of(country):
             if subdivision.type in _STATE_TYPES:
                 by_name.setdefault(_fold(subdivision.name), []).append((country, subdivision.code))
                 by_code.setdefault(subdivision.code, []).append((country, subdivision.code))
@@ -392,9 +390,9 @@ def _state_index() -> tuple[dict[str, tuple[tuple[str, str], ...]], dict[str, tu
 def _subdivisions(country: str) -> tuple[dict[str, str], frozenset[str]]:
     """One country's subdivision codes by folded name, and the set of its codes."""
     by_name: dict[str, str] = {}
-    for subdivision in _all_subdivisions().get(country, ()):
+    for subdivision in _subdivisions_of(country):
         by_name.setdefault(_fold(subdivision.name), subdivision.code)
-    return by_name, frozenset(subdivision.code for subdivision in _all_subdivisions().get(country, ()))
+    return by_name, frozenset(subdivision.code for subdivision in _subdivisions_of(country))
 
 
 def _is_code(part: str) -> bool:
@@ -406,7 +404,7 @@ def _countries_in(part: str) -> frozenset[str]:
         code = _country_codes().get(part)
         if code:
             return frozenset({code})
-    return _country_names().get(_fold(part), frozenset())
+    return _countries_named(_fold(part))
 
 
 def _states_in(part: str) -> tuple[tuple[str, str], ...]:
@@ -575,7 +573,7 @@ def country_code(text: str) -> str:
     code = _country_codes().get(text.upper()) if text.isalpha() and len(text) <= 3 else None
     if code:
         return code
-    names = _country_names().get(_fold(text), frozenset())
+    names = _countries_named(_fold(text))
     if len(names) == 1:
         return next(iter(names))
     return text.upper() if len(text) == 2 else text
@@ -675,19 +673,15 @@ def timezone_for(place: Place) -> str:
     return place.timezone or complete(place).timezone
 
 
-@cache
-def _country_zones() -> dict[str, frozenset[str]]:
-    """The zones a country's gazetteer cities keep (tz's zone.tab also lists zones of villages, as Büsingen)."""
-    zones: dict[str, set[str]] = {}
-    for country, zone in _index().execute("SELECT DISTINCT country, timezone FROM cities"):
-        zones.setdefault(country, set()).add(zone)
-    return {country: frozenset(names) for country, names in zones.items()}
-
-
+@lru_cache(maxsize=512)
 def _country_timezone(country: str) -> str:
-    """The zone of a country all of whose cities keep one zone (DE, JP), else "" (US, ES)."""
-    zones = _country_zones().get(country.upper(), frozenset())
-    return next(iter(zones)) if len(zones) == 1 else ""
+    """The zone of a country all of whose cities keep one zone (DE, JP), else "" (US, ES).
+
+    The zones are those the gazetteer's cities keep: tz's zone.tab also lists zones of villages, as Büsingen.
+    """
+    query = "SELECT timezone FROM country_zones WHERE country = ? LIMIT 2"
+    zones = _index().execute(query, (country.upper(),)).fetchall()
+    return zones[0][0] if len(zones) == 1 else ""
 
 
 def _tzdata_lines(name: str) -> list[list[str]]:
