@@ -250,7 +250,7 @@ def _day(day: date, *, year: bool = False) -> Day:
 @cache
 def _page_template() -> Template:
     """The page's template, compiled once per process; Jinja keeps the compiled code in the cache folder for
-    the next run (a folder that cannot be written costs only the compiling)."""
+    the next run."""
     from jinja2 import Environment, FileSystemBytecodeCache, PackageLoader, StrictUndefined
 
     def template(cache: FileSystemBytecodeCache | None) -> Template:
@@ -269,7 +269,9 @@ def _page_template() -> Template:
     try:
         folder.mkdir(parents=True, exist_ok=True)
         return template(FileSystemBytecodeCache(str(folder)))
-    except OSError:
+    except Exception:
+        # A cache folder that cannot be written, or a damaged file in it, costs only the compiling; a fault of the
+        # template itself is raised again by compiling it here.
         return template(None)
 
 

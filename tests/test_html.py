@@ -16,6 +16,7 @@ from xml.etree.ElementTree import Element
 import html5lib
 import icalendar
 import pytest
+from jinja2.bccache import bc_magic
 from test_markdown import make_event as markdown_event
 
 from aggregator.config import load_config
@@ -307,6 +308,10 @@ def test_the_compiled_template_is_kept_for_the_next_run_and_optional(
     html._page_template.cache_clear()
     assert page(events) == first
     assert kept.stat().st_ino == written
+    # A damaged file (cut short just after Jinja's header) costs only the compiling too.
+    kept.write_bytes(kept.read_bytes()[: len(bc_magic) + 1])
+    html._page_template.cache_clear()
+    assert page(events) == first
     # A cache folder that cannot be made (a file is in the way) costs only the compiling.
     blocked = tmp_path / "blocked"
     blocked.write_text("not a folder", encoding="utf-8")
