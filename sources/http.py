@@ -8,13 +8,11 @@ cached body when the server fails. Every request is recorded as a `Transfer`.
 
 from __future__ import annotations
 
-import http.client
 import logging
 import random
 import re
 import socket
 import sqlite3
-import ssl
 import threading
 import time
 import weakref
@@ -23,7 +21,6 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from functools import cache
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -32,8 +29,9 @@ from urllib.parse import unquote, urlsplit
 from aggregator import localfile
 from aggregator.tomltable import Table
 
-# requests and requests-cache are imported where a request is made: reading local files and loading
-# the config need neither, and together they are a large share of the start-up time.
+# requests and requests-cache are imported where a request is made, and http.client and ssl (which requests
+# loads anyway) where a failure is explained: reading local files and loading the config need none of them,
+# and together they are a large share of the start-up time.
 if TYPE_CHECKING:
     import requests
     import requests.adapters
@@ -56,14 +54,15 @@ UNUSED_FOR = timedelta(days=30)
 _log = logging.getLogger(__name__)
 
 
-def _package_version() -> str:
+@cache
+def package_version() -> str:
+    """This package's version, for the User-Agent; read when the first request is made, not at import."""
+    from importlib.metadata import PackageNotFoundError, version
+
     try:
         return version("twir-events")
     except PackageNotFoundError:
         return "0+unknown"
-
-
-VERSION = _package_version()
 
 
 class FetchError(Exception):
@@ -99,7 +98,7 @@ class HttpSettings:
 
     @property
     def user_agent(self) -> str:
-        return f"twir-events/{VERSION} (+{self.user_agent_contact})"
+        return f"twir-events/{package_version()} (+{self.user_agent_contact})"
 
     def host_limit(self, host: str) -> int:
         return self.host_limits.get(host, self.per_host)
@@ -451,6 +450,8 @@ class _Call:
             clamped = read_timeout < self.settings.timeout_read
             return _timed_out(self.url, self.settings.deadline if clamped else read_timeout)
         except requests.exceptions.SSLError as exc:
+            import ssl
+
             reason = next((e.reason for e in _chain(exc) if isinstance(e, ssl.SSLError) and e.reason), "handshake")
             cause = f"TLS error with {urlsplit(self.url).hostname} ({reason})"
             return _Failure(f"{cause} fetching {self.url}", cause, False)
@@ -858,6 +859,8 @@ def _retry_after(value: str) -> float | None:
 
 
 def _connection_failure(url: str, exc: requests.ConnectionError) -> _Failure:
+    import http.client
+
     host = urlsplit(url).hostname or url
     causes = _chain(exc)
 

@@ -16,7 +16,7 @@ import pytest
 from faultserver import FaultServer, Route
 
 from aggregator.tomltable import ConfigError, Table
-from sources.http import MB, VERSION, FetchError, Http, HttpSettings, Transfer, http_settings_from_table
+from sources.http import MB, FetchError, Http, HttpSettings, Transfer, http_settings_from_table, package_version
 
 
 @pytest.fixture
@@ -57,7 +57,9 @@ def test_get_returns_the_body_and_sends_an_honest_user_agent(server: FaultServer
         reply = http.get(url, params={"a": "1 2"})
     assert (reply.status, reply.content, reply.text) == (200, b"hello", "hello")
     assert reply.headers["content-type"] == "text/calendar"
-    assert server.log("/ok")[0].headers["User-Agent"] == f"twir-events/{VERSION} (+https://example.org/contact)"
+    assert (
+        server.log("/ok")[0].headers["User-Agent"] == f"twir-events/{package_version()} (+https://example.org/contact)"
+    )
     [transfer] = http.transfers
     assert transfer.url == f"{url}?a=1+2"
     assert (transfer.status, transfer.bytes_received, transfer.attempts, transfer.error) == (200, 5, 1, None)
@@ -390,7 +392,7 @@ def test_settings_from_a_table(tmp_path: Path) -> None:
             },
         )
     )
-    assert settings.user_agent == f"twir-events/{VERSION} (+https://this-week-in-rust.org/)"
+    assert settings.user_agent == f"twir-events/{package_version()} (+https://this-week-in-rust.org/)"
     assert (settings.timeout_connect, settings.timeout_read, settings.deadline) == (3.0, 7.5, 40.0)
     assert (settings.retries, settings.max_wait, settings.max_bytes, settings.per_host) == (2, 0.0, 1000, 3)
     assert settings.host_limit("www.meetup.com") == 1
