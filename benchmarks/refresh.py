@@ -3,7 +3,8 @@
 Each pass in its own process, so its CPU time and peak memory are its own: the cold refresh (`run_job` on a fresh
 store and HTTP cache, default settings), the warm refresh (the same store and cache again: every source answers
 304), a sweep of per-host limits and pool sizes, and the peer: what the existing TWiR tool does, `requests.get` on
-each URL in turn, parsing nothing. Every pass is repeated, the passes taking turns.
+each URL in turn, parsing nothing, in a process of its own that imports nothing of ours (benchmarks/peer.py), and
+our HTTP layer alone doing the same. Every pass is repeated, the passes taking turns.
 Run from the repo root: `python benchmarks/refresh.py [--groups N] [--delay S] [--repeat N] [--no-write] [--json PATH]`.
 """
 
@@ -34,7 +35,6 @@ from types import TracebackType
 from unittest import mock
 from zoneinfo import ZoneInfo
 
-import requests
 from measure import installed_env
 
 from aggregator import job, places
@@ -62,6 +62,7 @@ TARGET_WARM_SHARE = 0.05
 TARGET_PEER_COST = 1.5
 TARGET_FLOOR = 1.3
 REPEAT = 3
+BASELINE = "baseline: `requests.get` one URL after another, parsing nothing"
 FETCH_ONLY = "fetch only: our HTTP layer, one URL after another, every answer cached, parsing nothing"
 DEFAULT_PER_HOST = HttpSettings().per_host
 # (per-host limit for the groups' host, thread pool size): the override alone, then with a larger pool.
@@ -439,46 +440,32 @@ def refresh(config: Config, label: str, per_host: int, workers: int) -> Pass:
     )
 
 
-def baseline(fetched: Sequence[str]) -> Pass:
-    """What the TWiR tool does: one `requests.get` after another, a new connection each, no cache."""
-    received = 0
-    began = time.perf_counter()
-    for url in fetched:
-        reply = requests.get(url, timeout=30)
-        reply.raise_for_status()
-        received += len(reply.content)
-    seconds = time.perf_counter() - began
-    return Pass(
-        "baseline: `requests.get` one URL after another, parsing nothing",
-        1,
-        1,
-        seconds,
-        Traffic(),
-        received,
+def peer(site: Site, urls: Sequence[str], workspace: Path, cache: Path | None) -> Pass:
+    """The baseline (`requests.get` one URL after another) or, with `cache`, our HTTP layer alone, each in its own
+    process (benchmarks/peer.py) that imports nothing else: its CPU and memory are its own."""
+    listed = workspace / "urls.json"
+    listed.write_text(json.dumps(list(urls)), encoding="utf-8")
+    before = site.traffic
+    command = [sys.executable, str(Path(__file__).resolve().with_name("peer.py")), str(listed)]
+    done = subprocess.run(
+        [*command, *(["--ours", str(cache)] if cache else [])],
+        env=installed_env(),
+        capture_output=True,
+        text=True,
+        check=False,
     )
-
-
-def fetch_only(config: Config, fetched: Sequence[str]) -> Pass:
-    """Our HTTP layer alone, as the baseline goes: one URL after another, parsing nothing, every answer cached."""
-    received = 0
-    with Http(config.http) as http:
-        began = time.perf_counter()
-        for url in fetched:
-            received += len(http.get(url).content)
-        seconds = time.perf_counter() - began
-    return Pass(FETCH_ONLY, 1, 1, seconds, Traffic(), received)
+    if done.returncode != 0:
+        raise RuntimeError(f"peer.py failed: {done.stderr.strip()[-600:]}")
+    data = json.loads(done.stdout)
+    label = FETCH_ONLY if cache else BASELINE
+    traffic = site.traffic - before
+    return Pass(label, 1, 1, data["seconds"], traffic, data["received"], cpu=data["cpu"], peak_kib=data["peak_kib"])
 
 
 def child(spec: dict[str, object]) -> Pass:
     """One pass in this process, as the parent described it; CPU and peak memory are the whole process's."""
-    if spec["kind"] == "baseline":
-        measured = baseline([str(url) for url in spec["urls"]])  # type: ignore[attr-defined]
-    elif spec["kind"] == "fetch":
-        config = load_config(Path(str(spec["folder"])) / "config.toml")
-        measured = fetch_only(config, [str(url) for url in spec["urls"]])  # type: ignore[attr-defined]
-    else:
-        config = load_config(Path(str(spec["folder"])) / "config.toml")
-        measured = refresh(config, str(spec["label"]), int(spec["per_host"]), int(spec["workers"]))  # type: ignore[call-overload]
+    config = load_config(Path(str(spec["folder"])) / "config.toml")
+    measured = refresh(config, str(spec["label"]), int(spec["per_host"]), int(spec["workers"]))  # type: ignore[call-overload]
     usage = resource.getrusage(resource.RUSAGE_SELF)
     # ru_maxrss is KiB on Linux, where this benchmark runs.
     return replace(measured, cpu=usage.ru_utime + usage.ru_stime, peak_kib=usage.ru_maxrss)
@@ -559,17 +546,13 @@ def benchmark(
         cold_label, warm_label = "cold, defaults", "warm, defaults (same store and cache)"
         for number in range(repeat):
             print(f"run {number + 1} of {repeat} ...", flush=True)
-            base = spawn(site, {"kind": "baseline", "label": "baseline", "urls": fetched})
-            runs.setdefault("baseline", []).append(base)
-            folder = workspace / f"fetch-only-{number}"
-            write_config(folder, site.port, made, None)
-            runs.setdefault(FETCH_ONLY, []).append(
-                spawn(site, {"kind": "fetch", "folder": str(folder), "urls": fetched})
-            )
+            runs.setdefault(BASELINE, []).append(peer(site, fetched, workspace, None))
+            cache = workspace / f"fetch-only-{number}" / "http-cache.sqlite"
+            runs.setdefault(FETCH_ONLY, []).append(peer(site, fetched, workspace, cache))
             folder = workspace / f"default-{number}"
             write_config(folder, site.port, made, None)
             for label in (cold_label, warm_label):
-                spec = {"kind": "refresh", "folder": str(folder), "label": label}
+                spec = {"folder": str(folder), "label": label}
                 one = spawn(site, {**spec, "per_host": DEFAULT_PER_HOST, "workers": WORKERS})
                 runs.setdefault(label, []).append(one)
             for per_host, workers in sweep_settings:
@@ -577,11 +560,11 @@ def benchmark(
                 write_config(folder, site.port, made, per_host)
                 pool = "" if workers == WORKERS else f", pool of {workers}"
                 label = f'cold, host_limits "{GROUP_HOST}" = {per_host}{pool}'
-                spec = {"kind": "refresh", "folder": str(folder), "label": label}
+                spec = {"folder": str(folder), "label": label}
                 runs.setdefault(label, []).append(spawn(site, {**spec, "per_host": per_host, "workers": workers}))
     combined = {label: combine(found) for label, found in runs.items()}
     cold, warm = combined.pop(cold_label), combined.pop(warm_label)
-    base = combined.pop("baseline")
+    base = combined.pop(BASELINE)
     alone = combined.pop(FETCH_ONLY)
     sweep = list(combined.values())
     pages = [served[f"/{group.urlname}/events/"].body for group in made]
@@ -666,8 +649,11 @@ def _setup(report: Report, command: str, today: date) -> list[str]:
         f"Every pass runs in its own process, {report.repeat} time{'s' if report.repeat > 1 else ''}, the passes "
         f"taking turns; the table gives the median and the range. Its seconds are `run_job`'s, after an untimed "
         f"place lookup that builds the gazetteer index; CPU (user + system) and peak RSS are the whole process's "
-        f"(interpreter, imports and that index included), and so are the baseline's (`requests` imported, the "
-        f"pages fetched). Requests, 304s and bytes are the server's counts (body bytes sent); the HTTP layer's "
+        f"(interpreter, imports and that index included), and so are the baseline's: `benchmarks/peer.py`, its own "
+        f"process importing `requests` and nothing of ours (until 2026-12-05 the peer ran inside this script's "
+        f"process and so also paid for importing the project, about 0.2 s of CPU and 15 MiB that were not its "
+        f'own). The "fetch only" row is the same script fetching through `sources.http.Http` with a fresh cache. '
+        f"Requests, 304s and bytes are the server's counts (body bytes sent); the HTTP layer's "
         f"own count of bytes received agreed in every pass: {agreed}. The pool is `aggregator/pipeline.py` "
         f"`WORKERS` ({WORKERS}), which `run_job` does not expose, so the passes with another pool patch "
         f"`collect`'s. The latency floor is ceil({n} / min(per-host limit, pool)) x {delay:g} s (the baseline's: "
