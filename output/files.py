@@ -33,7 +33,7 @@ def write_if_changed(path: Path, data: bytes) -> bool:
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
-    _sync_dir(path.parent)
+    _sync(path.parent)
     return True
 
 
@@ -56,8 +56,11 @@ def replace_set(folder: Path, files: dict[str, bytes]) -> dict[Path, bool]:
             parent.mkdir(parents=True, exist_ok=True)
         for name, data in files.items():
             _write_new(paths[name], data)
+        # Synced once all are written, so the file system commits them together rather than one by one.
+        for path in paths.values():
+            _sync(path)
         fresh.chmod(0o755)
-        _sync_dir(versions)
+        _sync(versions)
         _point(folder, fresh)
         current = fresh
     _clean(folder, versions, current)
@@ -87,7 +90,7 @@ def _point(folder: Path, target: Path) -> None:
     link.unlink(missing_ok=True)
     link.symlink_to(os.path.relpath(target, folder.parent), target_is_directory=True)
     link.replace(folder)
-    _sync_dir(folder.parent)
+    _sync(folder.parent)
 
 
 def _clean(folder: Path, versions: Path, current: Path) -> None:
@@ -118,16 +121,13 @@ def _read(path: Path | None) -> bytes | None:
 
 
 def _write_new(path: Path, data: bytes) -> None:
-    with path.open("wb") as out:
-        out.write(data)
-        out.flush()
-        os.fsync(out.fileno())
+    path.write_bytes(data)
     path.chmod(0o644)
 
 
-def _sync_dir(folder: Path) -> None:
-    # The rename is durable only once the directory entry is on disk too.
-    fd = os.open(folder, os.O_RDONLY)
+def _sync(path: Path) -> None:
+    """Put a file's data, or a folder's entries, on disk (a rename is durable only once its folder is synced)."""
+    fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
