@@ -190,6 +190,14 @@ STAGES = (
         "{raw_events:,} occurrences kept",
     ),
     Stage(
+        "preparing",
+        "prepare each VEVENT: `sources/ics.py` `_written_durations` and `_prepare`",
+        (("sources/ics.py", "_written_durations"), ("sources/ics.py", "_prepare")),
+        "the file's lines are unfolded a second time to read each DURATION as written (a parsed timedelta cannot "
+        "tell PT36H from P1DT12H), and each VEVENT is marked with what expansion would lose (UTC, floating, "
+        "series, length) and has Windows zone names read as IANA zones",
+    ),
+    Stage(
         "converting",
         "occurrences to `RawEvent`: `sources/ics.py` `_raw_event`",
         (("sources/ics.py", "_raw_event"),),
@@ -199,17 +207,17 @@ STAGES = (
         "normalizing",
         "normalize: `aggregator/normalize.py` `normalize`",
         (("aggregator/normalize.py", "normalize"),),
-        "every question asked of a description (event link, streaming link, organizer, mode, plain text) parses "
-        "its HTML again in `aggregator/text.py` `_flatten`, though all occurrences of a series share one "
-        "description, and every link found goes through `aggregator/urls.py` `safe_url`'s per-character check",
+        "each description is parsed once for all the occurrences of its series and each link is checked once per "
+        "run, so what remains is per event: the place lookup, the mode, the organizer and the labels",
         "{flatten:,} HTML parses and {safe_url:,} `safe_url` calls for {normalize:,} events",
     ),
     Stage(
         "merging",
         "merge: `aggregator/merge.py` `merge`",
         (("aggregator/merge.py", "merge"),),
-        "every pair of events sharing a day is compared, titles with rapidfuzz, so the work grows with the square "
-        "of the events per day, and `Event.last_day` is recomputed for each comparison",
+        "events are compared only with those that share a day and a page, group, organizer or title words with "
+        "them, and in a crowded block only with near neighbours (titles with rapidfuzz), so the work grows with "
+        "the events, not with their square",
         "{compare:,} pairs compared, {last_day:,} `last_day` calls",
     ),
     Stage(
