@@ -32,6 +32,7 @@ from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from measure import installed_env
@@ -445,20 +446,13 @@ def peer(site: Site, urls: Sequence[str], workspace: Path, cache: Path | None) -
     process (benchmarks/peer.py) that imports nothing else: its CPU and memory are its own."""
     listed = workspace / "urls.json"
     listed.write_text(json.dumps(list(urls)), encoding="utf-8")
-    before = site.traffic
-    command = [sys.executable, str(Path(__file__).resolve().with_name("peer.py")), str(listed)]
-    done = subprocess.run(
-        [*command, *(["--ours", str(cache)] if cache else [])],
-        env=installed_env(),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"peer.py failed: {done.stderr.strip()[-600:]}")
-    data = json.loads(done.stdout)
+    command = [
+        str(Path(__file__).resolve().with_name("peer.py")),
+        str(listed),
+        *(["--ours", str(cache)] if cache else []),
+    ]
+    data, traffic = _measured(site, command, "peer.py")
     label = FETCH_ONLY if cache else BASELINE
-    traffic = site.traffic - before
     return Pass(label, 1, 1, data["seconds"], traffic, data["received"], cpu=data["cpu"], peak_kib=data["peak_kib"])
 
 
@@ -473,20 +467,19 @@ def child(spec: dict[str, object]) -> Pass:
 
 def spawn(site: Site, spec: dict[str, object]) -> Pass:
     """Run one pass in its own process against the server; the traffic is what the server saw meanwhile."""
-    before = site.traffic
-    done = subprocess.run(
-        [sys.executable, str(Path(__file__).resolve()), "--child", json.dumps(spec)],
-        env=installed_env(),
-        capture_output=True,
-        text=True,
-        check=False,
+    data, traffic = _measured(
+        site, [str(Path(__file__).resolve()), "--child", json.dumps(spec)], f"pass {spec['label']}"
     )
+    return Pass(**{**data, "traffic": traffic, "failed": tuple(data["failed"])})
+
+
+def _measured(site: Site, script: Sequence[str], what: str) -> tuple[dict[str, Any], Traffic]:
+    """A Python script's JSON report, run as an installed package runs, and what the server saw meanwhile."""
+    before = site.traffic
+    done = subprocess.run([sys.executable, *script], env=installed_env(), capture_output=True, text=True, check=False)
     if done.returncode != 0:
-        raise RuntimeError(f"pass {spec['label']} failed: {done.stderr.strip()[-600:]}")
-    data = json.loads(done.stdout)
-    data["traffic"] = site.traffic - before
-    data["failed"] = tuple(data["failed"])
-    return Pass(**data)
+        raise RuntimeError(f"{what} failed: {done.stderr.strip()[-600:]}")
+    return json.loads(done.stdout), site.traffic - before
 
 
 def combine(passes: Sequence[Pass]) -> Pass:
